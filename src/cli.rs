@@ -1,0 +1,237 @@
+//! The command line: raw flags parsed in one function, then handed to [`crate::config`].
+//!
+//! Parsing only collects strings and switches; every judgement about a value (is it a URL, a
+//! port, a duration) happens in `config`, so that flags and environment variables are checked by
+//! the same code and a usage error always quotes the culprit.
+
+use std::ffi::OsString;
+
+/// Help text: every flag with its default and its environment variable.
+pub const HELP: &str = "\
+ory-proxy: put your application and Ory on one origin, and hand your application a signed
+ES256 JWT for every signed-in request.
+
+USAGE:
+    ory-proxy <upstream> [<public-url>] [flags]
+
+ARGUMENTS:
+    <upstream>      URL of your application, e.g. http://localhost:3000 (no path).
+    <public-url>    URL browsers use to reach this proxy (no path).
+                    [default: http://localhost:<port>]
+
+FLAGS:
+    --sdk-url URL                   Where Ory is, e.g. https://<slug>.projects.oryapis.com or
+                                    http://127.0.0.1:4433 for Kratos. Required.
+                                    [env: ORY_SDK_URL]
+    --port N                        Port to listen on (0 picks a free one).
+                                    [env: PORT] [default: 4000]
+    --bind ADDR                     Address to listen on. [env: ORY_PROXY_BIND] [default: 0.0.0.0]
+    --cookie-domain DOMAIN          Domain written into every Set-Cookie that passes through.
+                                    [default: none, Domain attributes are removed]
+    --no-jwt                        No session lookup, no token, no JWKS endpoints; Authorization
+                                    passes through untouched. [default: off]
+    --open                          Open the public URL in a browser once listening. [default: off]
+    --default-redirect-url URL      Where Ory's welcome redirect (/.ory/ui/welcome) is sent.
+                                    [default: the public URL]
+    --allowed-cors-origins LIST     Extra CORS origins, comma-separated, repeatable; '*' matches
+                                    one label, e.g. https://*.example.org. [default: none]
+    --additional-cors-headers LIST  Extra allowed CORS request headers, comma-separated,
+                                    repeatable. [default: none]
+    --rewrite-host                  Send the upstream's host as Host (the client's goes in
+                                    X-Forwarded-Host). [default: off, the client's Host is sent]
+    --workers N                     Requests handled at once. [env: ORY_PROXY_WORKERS] [default: 64]
+    --debug                         Explain session lookups and CORS decisions on stderr.
+                                    [default: off]
+    -q, --quiet                     No banner and no request log lines; errors still print.
+                                    [default: off]
+    -h, --help                      Print this help.
+    -V, --version                   Print the version.
+
+ENVIRONMENT:
+    ORY_PROJECT_API_KEY             Sent to Ory as Ory-Base-URL-Rewrite-Token when set.
+
+Requests to /.ory/... go to Ory with the prefix removed; everything else goes to <upstream>.
+The token's public keys are served at /.ory/jwks.json.
+";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Help,
+    Version,
+    Run(Box<RawArgs>),
+}
+
+/// Flags as given, not yet validated.
+#[derive(Debug, Default, Clone)]
+pub struct RawArgs {
+    pub upstream: Option<String>,
+    pub public_url: Option<String>,
+    pub sdk_url: Option<String>,
+    pub port: Option<String>,
+    pub bind: Option<String>,
+    pub cookie_domain: Option<String>,
+    pub no_jwt: bool,
+    pub open: bool,
+    pub default_redirect_url: Option<String>,
+    pub allowed_cors_origins: Vec<String>,
+    pub additional_cors_headers: Vec<String>,
+    pub rewrite_host: bool,
+    pub workers: Option<String>,
+    pub debug: bool,
+    pub quiet: bool,
+}
+
+/// Parses the arguments (without the program name).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+
+    let mut raw = RawArgs::default();
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Long("sdk-url") => raw.sdk_url = Some(parser.value()?.string()?),
+            Long("port") => raw.port = Some(parser.value()?.string()?),
+            Long("bind") => raw.bind = Some(parser.value()?.string()?),
+            Long("cookie-domain") => raw.cookie_domain = Some(parser.value()?.string()?),
+            Long("no-jwt") => raw.no_jwt = true,
+            Long("open") => raw.open = true,
+            Long("default-redirect-url") => {
+                raw.default_redirect_url = Some(parser.value()?.string()?)
+            }
+            Long("allowed-cors-origins") => {
+                raw.allowed_cors_origins.push(parser.value()?.string()?)
+            }
+            Long("additional-cors-headers") => {
+                raw.additional_cors_headers.push(parser.value()?.string()?)
+            }
+            Long("rewrite-host") => raw.rewrite_host = true,
+            Long("workers") => raw.workers = Some(parser.value()?.string()?),
+            Long("debug") => raw.debug = true,
+            Short('q') | Long("quiet") => raw.quiet = true,
+            Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
+            Value(v) if raw.public_url.is_none() => raw.public_url = Some(v.string()?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Command::Run(Box::new(raw)))
+}
+
+/// Runs the command line of this process; returns the exit code.
+///
+/// 0: clean shutdown, help or version; 1: a runtime start-up failure (port in use, …);
+/// 2: a usage error.
+pub fn run() -> i32 {
+    let command = match parse(std::env::args_os().skip(1)) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let raw = match command {
+        Command::Help => {
+            print!("{HELP}");
+            return 0;
+        }
+        Command::Version => {
+            println!("ory-proxy {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Command::Run(raw) => raw,
+    };
+    let config = match crate::config::Config::from_raw(&raw, &|name| std::env::var(name).ok()) {
+        Ok(c) => c,
+        Err(message) => return usage_error(&message),
+    };
+    match crate::server::run(config) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ory-proxy: {e}");
+            1
+        }
+    }
+}
+
+fn usage_error(message: &str) -> i32 {
+    eprintln!("ory-proxy: {message} (see 'ory-proxy --help')");
+    2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Command, lexopt::Error> {
+        parse(list.iter().map(OsString::from))
+    }
+
+    fn raw(list: &[&str]) -> RawArgs {
+        match args(list).unwrap() {
+            Command::Run(raw) => *raw,
+            other => panic!("expected run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn positionals_and_flags() {
+        let r = raw(&[
+            "http://localhost:3000",
+            "https://example.org",
+            "--sdk-url=http://127.0.0.1:4433",
+            "--port",
+            "8080",
+            "--allowed-cors-origins",
+            "https://a.example",
+            "--allowed-cors-origins=https://b.example,https://c.example",
+            "-q",
+            "--no-jwt",
+        ]);
+        assert_eq!(r.upstream.as_deref(), Some("http://localhost:3000"));
+        assert_eq!(r.public_url.as_deref(), Some("https://example.org"));
+        assert_eq!(r.sdk_url.as_deref(), Some("http://127.0.0.1:4433"));
+        assert_eq!(r.port.as_deref(), Some("8080"));
+        assert_eq!(r.allowed_cors_origins.len(), 2);
+        assert!(r.quiet && r.no_jwt && !r.debug);
+    }
+
+    #[test]
+    fn errors_quote_the_culprit() {
+        let e = args(&["--port"]).unwrap_err().to_string();
+        assert_eq!(e, "missing argument for option '--port'");
+        let e = args(&["--frobnicate"]).unwrap_err().to_string();
+        assert!(e.contains("'--frobnicate'"), "{e}");
+        let e = args(&["a", "b", "c"]).unwrap_err().to_string();
+        assert!(e.contains("\"c\""), "{e}");
+    }
+
+    #[test]
+    fn help_and_version_win() {
+        assert!(matches!(args(&["x", "--help"]).unwrap(), Command::Help));
+        assert!(matches!(args(&["-V"]).unwrap(), Command::Version));
+    }
+
+    #[test]
+    fn help_mentions_every_flag() {
+        for flag in [
+            "--sdk-url",
+            "--port",
+            "--bind",
+            "--cookie-domain",
+            "--no-jwt",
+            "--open",
+            "--default-redirect-url",
+            "--allowed-cors-origins",
+            "--additional-cors-headers",
+            "--rewrite-host",
+            "--workers",
+            "--debug",
+            "--quiet",
+            "--help",
+            "--version",
+            "ORY_SDK_URL",
+            "PORT",
+        ] {
+            assert!(HELP.contains(flag), "{flag} missing from --help");
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Validated settings: raw flags and environment variables turned into typed values.
+//!
+//! Every check that can fail at start-up lives here, with a message that quotes the culprit, so
+//! the request path can take its inputs for granted.
+
+use crate::cli::RawArgs;
+use ureq::http::Uri;
+
+/// The scheme, host and port of a URL, with the forms the proxy needs precomputed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Lowercased host; IPv6 addresses keep their brackets.
+    pub host: String,
+    /// The effective port (80/443 when the URL names none).
+    pub port: u16,
+    /// `host` or `host:port` (the port only when it is not the scheme's default): a `Host` value.
+    pub authority: String,
+    /// `scheme://authority`, the serialised origin (RFC 6454).
+    pub origin: String,
+}
+
+impl Origin {
+    /// Parses an absolute http(s) URL. The path (without a trailing `/`) is returned beside the
+    /// origin; a query, a fragment or user info is an error.
+    pub fn parse_with_path(what: &str, url: &str) -> Result<(Origin, String), String> {
+        if url.contains('#') {
+            return Err(format!("{what} '{url}' must not contain a fragment"));
+        }
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("{what} '{url}' is not a valid URL: {e}"))?;
+        let scheme = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("http") => "http",
+            Some("https") => "https",
+            Some(other) => {
+                return Err(format!(
+                    "{what} '{url}' must use http or https, not '{other}'"
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "{what} '{url}' must be an absolute http:// or https:// URL"
+                ))
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("{what} '{url}' has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(format!("{what} '{url}' must not contain user info"));
+        }
+        if uri.query().is_some() {
+            return Err(format!("{what} '{url}' must not contain a query"));
+        }
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() {
+            return Err(format!("{what} '{url}' has no host"));
+        }
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        let authority = if port == default_port {
+            host.clone()
+        } else {
+            format!("{host}:{port}")
+        };
+        let path = uri.path().trim_end_matches('/').to_owned();
+        Ok((
+            Origin {
+                scheme,
+                origin: format!("{scheme}://{authority}"),
+                host,
+                port,
+                authority,
+            },
+            path,
+        ))
+    }
+
+    /// Parses an absolute http(s) URL that must not have a path other than `/`.
+    pub fn parse(what: &str, url: &str, path_error: &str) -> Result<Origin, String> {
+        let (origin, path) = Origin::parse_with_path(what, url)?;
+        if !path.is_empty() {
+            return Err(format!("{path_error}: '{url}'"));
+        }
+        Ok(origin)
+    }
+
+    /// Whether this origin uses TLS.
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+}
+
+/// Everything the proxy needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The application.
+    pub upstream: Origin,
+    /// The URL browsers use; resolved after binding when it defaults to `http://localhost:<port>`.
+    pub public: Origin,
+    /// Whether `public` was given (otherwise it follows the bound port).
+    pub public_explicit: bool,
+    /// Where Ory is.
+    pub sdk: Origin,
+    /// A path prefix of the SDK URL (empty for Ory Network), without a trailing slash.
+    pub sdk_path: String,
+    /// `iss` of every token: the SDK URL without a trailing slash.
+    pub issuer: String,
+    /// Address and port to listen on.
+    pub bind: String,
+    pub port: u16,
+    /// `Domain` for every `Set-Cookie` (port stripped); `None` removes `Domain`.
+    pub cookie_domain: Option<String>,
+    /// Session lookup and tokens (off with `--no-jwt`).
+    pub jwt: bool,
+    pub open: bool,
+    /// Where `/.ory/ui/welcome` redirects go.
+    pub default_redirect_url: String,
+    /// Extra CORS origins (patterns, `*` per label).
+    pub allowed_cors_origins: Vec<String>,
+    /// Extra allowed CORS request headers.
+    pub additional_cors_headers: Vec<String>,
+    pub rewrite_host: bool,
+    pub debug: bool,
+    pub quiet: bool,
+    /// Requests handled at once (worker threads). Default 64.
+    pub workers: usize,
+    /// Requests waiting for a worker before the proxy answers 503. Default 16 × workers.
+    pub max_queue: usize,
+    /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
+    pub project_api_key: Option<String>,
+}
+
+/// Default worker count: requests block on the network, not the CPU, so far more than cores.
+pub const DEFAULT_WORKERS: usize = 64;
+
+impl Config {
+    /// Validates raw flags; `env` looks up environment variables (injected for tests).
+    pub fn from_raw(raw: &RawArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let upstream_raw = raw
+            .upstream
+            .as_deref()
+            .ok_or("missing <upstream>: the URL of your application, e.g. http://localhost:3000")?;
+        let upstream = Origin::parse(
+            "upstream URL",
+            upstream_raw,
+            "upstream URL must not contain a path",
+        )?;
+
+        let sdk_raw = raw
+            .sdk_url
+            .clone()
+            .or_else(|| env("ORY_SDK_URL").filter(|v| !v.is_empty()))
+            .ok_or("no Ory SDK URL: set --sdk-url or the ORY_SDK_URL environment variable")?;
+        let (sdk, sdk_path) = Origin::parse_with_path("SDK URL", &sdk_raw)?;
+
+        let port = match &raw.port {
+            Some(p) => parse_port("--port", p)?,
+            None => match env("PORT").filter(|v| !v.is_empty()) {
+                Some(p) => parse_port("PORT", &p)?,
+                None => 4000,
+            },
+        };
+        let bind = raw
+            .bind
+            .clone()
+            .or_else(|| env("ORY_PROXY_BIND").filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "0.0.0.0".to_owned());
+        if bind.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("--bind '{bind}' is not an IP address"));
+        }
+
+        let (public, public_explicit) = match &raw.public_url {
+            Some(u) => (
+                Origin::parse("public URL", u, "public URL must not contain a path")?,
+                true,
+            ),
+            None => (default_public(port), false),
+        };
+
+        let default_redirect_url = match &raw.default_redirect_url {
+            Some(u) => {
+                Origin::parse_with_path("--default-redirect-url", u)?;
+                u.clone()
+            }
+            None => public.origin.clone(),
+        };
+
+        let cookie_domain = match raw.cookie_domain.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(d) => Some(strip_port(d).to_owned()),
+        };
+
+        let allowed_cors_origins = split_list(&raw.allowed_cors_origins);
+        for o in &allowed_cors_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(format!(
+                    "--allowed-cors-origins '{o}' must be an origin like https://app.example.org"
+                ));
+            }
+        }
+
+        let workers = match raw
+            .workers
+            .clone()
+            .map(|w| ("--workers", w))
+            .or_else(|| env("ORY_PROXY_WORKERS").map(|w| ("ORY_PROXY_WORKERS", w)))
+        {
+            Some((name, w)) => match w.trim().parse::<usize>() {
+                Ok(n) if (1..=4096).contains(&n) => n,
+                _ => return Err(format!("{name} '{w}' must be a number from 1 to 4096")),
+            },
+            None => DEFAULT_WORKERS,
+        };
+
+        let issuer = format!("{}{}", sdk.origin, sdk_path);
+        Ok(Config {
+            upstream,
+            public,
+            public_explicit,
+            sdk,
+            sdk_path,
+            issuer,
+            bind,
+            port,
+            cookie_domain,
+            jwt: !raw.no_jwt,
+            open: raw.open,
+            default_redirect_url,
+            allowed_cors_origins,
+            additional_cors_headers: split_list(&raw.additional_cors_headers),
+            rewrite_host: raw.rewrite_host,
+            debug: raw.debug,
+            quiet: raw.quiet,
+            workers,
+            max_queue: workers * 16,
+            project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
+        })
+    }
+
+    /// Fixes the public URL once the real port is known (for `--port 0` without a public URL).
+    pub fn set_bound_port(&mut self, port: u16) {
+        if !self.public_explicit {
+            self.public = default_public(port);
+            if self.default_redirect_url.starts_with("http://localhost:") {
+                self.default_redirect_url = self.public.origin.clone();
+            }
+        }
+    }
+}
+
+fn default_public(port: u16) -> Origin {
+    let authority = if port == 80 {
+        "localhost".to_owned()
+    } else {
+        format!("localhost:{port}")
+    };
+    Origin {
+        scheme: "http",
+        host: "localhost".to_owned(),
+        port,
+        origin: format!("http://{authority}"),
+        authority,
+    }
+}
+
+fn parse_port(name: &str, value: &str) -> Result<u16, String> {
+    value
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| format!("{name} '{value}' is not a port number (0-65535)"))
+}
+
+fn strip_port(domain: &str) -> &str {
+    match domain.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => domain,
+    }
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses a duration: `500ms`, `5s`, `2m`, `1h`, or plain seconds (`30`, `1.5`).
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let v = value.trim();
+    let (number, unit_secs) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = v.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (v, 1.0)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * unit_secs < 1e9 => {
+            Ok(std::time::Duration::from_secs_f64(n * unit_secs))
+        }
+        _ => Err(format!(
+            "'{value}' is not a duration (examples: 500ms, 5s, 2m, 1h, 30)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn raw(upstream: &str) -> RawArgs {
+        RawArgs {
+            upstream: Some(upstream.to_owned()),
+            sdk_url: Some("https://slug.projects.oryapis.com/".to_owned()),
+            ..RawArgs::default()
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_raw(&raw("http://localhost:3000"), &no_env).unwrap();
+        assert_eq!(c.upstream.origin, "http://localhost:3000");
+        assert_eq!(c.upstream.authority, "localhost:3000");
+        assert_eq!(c.public.origin, "http://localhost:4000");
+        assert_eq!(c.issuer, "https://slug.projects.oryapis.com");
+        assert_eq!(c.sdk.authority, "slug.projects.oryapis.com");
+        assert_eq!(c.port, 4000);
+        assert_eq!(c.default_redirect_url, "http://localhost:4000");
+        assert!(c.jwt);
+        assert_eq!(c.workers, DEFAULT_WORKERS);
+    }
+
+    #[test]
+    fn url_errors_name_the_problem() {
+        let cases = [
+            ("ftp://x", "must use http or https"),
+            ("localhost:3000", "must"),
+            ("http://localhost:3000/app", "must not contain a path"),
+            ("http://localhost:3000/?a=1", "must not contain a query"),
+            ("http://localhost:3000/#x", "fragment"),
+            ("http://u:p@localhost:3000", "user info"),
+        ];
+        for (url, msg) in cases {
+            let e = Config::from_raw(&raw(url), &no_env).unwrap_err();
+            assert!(e.contains(msg) && e.contains(url), "{url}: {e}");
+        }
+        let mut r = raw("http://localhost:3000");
+        r.public_url = Some("https://example.org/app".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("public URL must not contain a path"), "{e}");
+        r.public_url = Some("https://example.org:1234/".into());
+        let c = Config::from_raw(&r, &no_env).unwrap();
+        assert_eq!(c.public.origin, "https://example.org:1234");
+    }
+
+    #[test]
+    fn sdk_url_from_env_and_missing() {
+        let mut r = raw("http://localhost:3000");
+        r.sdk_url = None;
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("--sdk-url") && e.contains("ORY_SDK_URL"), "{e}");
+        let env = |k: &str| match k {
+            "ORY_SDK_URL" => Some("http://127.0.0.1:4433".to_owned()),
+            "PORT" => Some("8080".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_raw(&r, &env).unwrap();
+        assert_eq!(c.issuer, "http://127.0.0.1:4433");
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.public.origin, "http://localhost:8080");
+    }
+
+    #[test]
+    fn cookie_domain_port_stripped() {
+        let mut r = raw("http://localhost:3000");
+        r.cookie_domain = Some("example.org:4000".into());
+        let c = Config::from_raw(&r, &no_env).unwrap();
+        assert_eq!(c.cookie_domain.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        for bad in ["", "s", "-1s", "5x", "1e99h", "NaN"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The one error type of the request path, and its mapping to HTTP.
+//!
+//! Every way a proxied request can fail ends here, so the status code, the JSON body (Ory's error
+//! shape, `{"error":{"code":…,"status":…,"message":…}}`) and the log line are decided in one
+//! place rather than at each call site.
+
+use std::fmt;
+
+/// A failure the proxy answers itself.
+#[derive(Debug)]
+pub enum Error {
+    /// The upstream application could not be reached or broke the protocol.
+    UpstreamUnreachable(String),
+    /// The upstream did not answer in time.
+    UpstreamTimeout(String),
+    /// Ory (an `/.ory/` request) could not be reached or broke the protocol.
+    OryUnreachable(String),
+    /// Ory did not answer in time.
+    OryTimeout(String),
+    /// The session lookup failed twice (5xx, unreachable, unparsable answer).
+    SessionLookupFailed(String),
+    /// Ory rate-limited the session lookup; carries Ory's `Retry-After`.
+    RateLimited { retry_after: Option<String> },
+    /// Too many requests are queued.
+    Overloaded,
+    /// The client sent something we will not forward.
+    BadRequest(String),
+    /// A path under `/.ory/proxy/` that the proxy does not serve.
+    NotFound,
+    /// A method the proxy's own endpoint does not support.
+    MethodNotAllowed { allow: &'static str },
+    /// Signing failed or randomness was unavailable.
+    Internal(String),
+}
+
+impl Error {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::UpstreamUnreachable(_)
+            | Error::OryUnreachable(_)
+            | Error::SessionLookupFailed(_) => 502,
+            Error::UpstreamTimeout(_) | Error::OryTimeout(_) => 504,
+            Error::RateLimited { .. } => 429,
+            Error::Overloaded => 503,
+            Error::BadRequest(_) => 400,
+            Error::NotFound => 404,
+            Error::MethodNotAllowed { .. } => 405,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// Extra headers the answer carries.
+    pub fn extra_headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Error::RateLimited {
+                retry_after: Some(v),
+            } => vec![("Retry-After", v.clone())],
+            Error::Overloaded => vec![("Retry-After", "1".to_owned())],
+            Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The JSON body: Ory's error shape.
+    pub fn json_body(&self) -> String {
+        let status = self.status();
+        serde_json::json!({
+            "error": {
+                "code": status,
+                "status": reason_phrase(status),
+                "message": self.to_string(),
+            }
+        })
+        .to_string()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::UpstreamUnreachable(e) => write!(f, "upstream unreachable: {e}"),
+            Error::UpstreamTimeout(e) => write!(f, "upstream timed out: {e}"),
+            Error::OryUnreachable(e) => write!(f, "ory unreachable: {e}"),
+            Error::OryTimeout(e) => write!(f, "ory timed out: {e}"),
+            Error::SessionLookupFailed(e) => write!(f, "session lookup failed: {e}"),
+            Error::RateLimited { .. } => write!(f, "session lookup rate limited by ory"),
+            Error::Overloaded => write!(f, "proxy overloaded, retry later"),
+            Error::BadRequest(e) => write!(f, "bad request: {e}"),
+            Error::NotFound => write!(f, "not found"),
+            Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
+            Error::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The standard reason phrase of a status code ("Unknown" for codes without one).
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi-Status",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_body_has_ory_shape() {
+        let e = Error::UpstreamUnreachable("connection refused".into());
+        let v: serde_json::Value = serde_json::from_str(&e.json_body()).unwrap();
+        assert_eq!(v["error"]["code"], 502);
+        assert_eq!(v["error"]["status"], "Bad Gateway");
+        assert_eq!(
+            v["error"]["message"],
+            "upstream unreachable: connection refused"
+        );
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(Error::UpstreamTimeout(String::new()).status(), 504);
+        assert_eq!(Error::Overloaded.status(), 503);
+        assert_eq!(Error::Overloaded.extra_headers()[0].0, "Retry-After");
+        assert_eq!(Error::RateLimited { retry_after: None }.status(), 429);
+        assert!(Error::RateLimited { retry_after: None }
+            .extra_headers()
+            .is_empty());
+        assert_eq!(Error::NotFound.status(), 404);
+    }
+}

@@ -1,0 +1,27 @@
+//! ory-proxy: a reverse proxy that puts a web application and Ory on one origin.
+//!
+//! The crate is a library with a thin binary on top (`src/main.rs`), so that every piece can be
+//! unit-tested and the integration tests can drive the real binary.
+//!
+//! How a request travels:
+//! - [`server`] owns the listening socket, the `tiny_http` server and the worker pool;
+//! - [`proxy`] classifies the request ([`route`]), asks Ory who the user is ([`session`]), mints a
+//!   token ([`jwt`]) and forwards the request with the headers of [`headers`], streaming both
+//!   bodies through [`response`];
+//! - every failure is one [`error::Error`], turned into a JSON answer in one place.
+//!
+//! [`cli`] parses the command line into raw fields; [`config`] validates them into a [`config::Config`].
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod headers;
+pub mod jwt;
+pub mod logger;
+pub mod proxy;
+pub mod random;
+pub mod response;
+pub mod route;
+pub mod server;
+pub mod session;
+pub mod timefmt;

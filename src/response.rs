@@ -1,0 +1,183 @@
+//! Writing a response on the client connection, head and body, by hand.
+//!
+//! `tiny_http`'s own `respond` buffers unknown-length bodies in 8 KiB chunks without flushing and
+//! buffers whole bodies for HTTP/1.0 clients, which breaks server-sent events and streaming
+//! downloads. Here the status line, the headers and the framing are written through
+//! `Request::into_writer()`, and every piece read from the upstream is written and flushed at
+//! once. `tiny_http` still owns the connection: when the writer is dropped it goes on to the next
+//! request on the same connection, so framing must always be exact.
+
+use std::io::{self, Read, Write};
+
+/// Size of the copy buffer between the upstream body and the client.
+pub const COPY_BUFFER: usize = 64 * 1024;
+
+/// A response body.
+pub enum Body<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    /// A stream; `length` is its `Content-Length` when known (otherwise chunked on HTTP/1.1,
+    /// close-delimited on HTTP/1.0).
+    Stream {
+        reader: &'a mut dyn Read,
+        length: Option<u64>,
+    },
+}
+
+/// What was written, for the access log.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Written {
+    pub body_bytes: u64,
+}
+
+/// Whether a response with this status to this method carries no body (RFC 9110 §6.4.1).
+pub fn bodiless(method_is_head: bool, status: u16) -> bool {
+    method_is_head || (100..200).contains(&status) || status == 204 || status == 304
+}
+
+/// Writes a whole response and gives the connection back to `tiny_http`.
+///
+/// `headers` must not contain framing headers (`Content-Length`, `Transfer-Encoding`) or
+/// `Connection`: they are written here. For a HEAD request or a bodiless status,
+/// `Content-Length` is still sent when `body` knows its length (so HEAD mirrors GET).
+pub fn write(
+    request: tiny_http::Request,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: Body<'_>,
+) -> io::Result<Written> {
+    let is_head = request.method() == &tiny_http::Method::Head;
+    let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
+    let no_body = bodiless(is_head, status);
+    let mut writer = request.into_writer();
+
+    let mut head = Vec::with_capacity(512);
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(status.to_string().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(crate::error::reason_phrase(status).as_bytes());
+    head.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    let length = match &body {
+        Body::Empty => Some(0),
+        Body::Bytes(b) => Some(b.len() as u64),
+        Body::Stream { length, .. } => *length,
+    };
+    let chunked = !no_body && length.is_none() && !http10;
+    let status_forbids_length = (100..200).contains(&status) || status == 204;
+    match length {
+        Some(n) if !status_forbids_length && (status != 304 || n > 0) => {
+            head.extend_from_slice(b"Content-Length: ");
+            head.extend_from_slice(n.to_string().as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        _ if chunked => head.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        None if !no_body => head.extend_from_slice(b"Connection: close\r\n"),
+        _ => {}
+    }
+    head.extend_from_slice(b"\r\n");
+
+    let mut written = Written::default();
+    if no_body {
+        writer.write_all(&head)?;
+        writer.flush()?;
+        return Ok(written);
+    }
+    match body {
+        Body::Empty => writer.write_all(&head)?,
+        Body::Bytes(b) => {
+            head.extend_from_slice(b);
+            writer.write_all(&head)?;
+            written.body_bytes = b.len() as u64;
+        }
+        Body::Stream { reader, length } => {
+            writer.write_all(&head)?;
+            writer.flush()?;
+            written.body_bytes = copy_body(reader, &mut writer, length, chunked)?;
+        }
+    }
+    writer.flush()?;
+    Ok(written)
+}
+
+/// Copies a body, flushing after every read so each piece reaches the client as it arrives.
+fn copy_body(
+    reader: &mut dyn Read,
+    writer: &mut dyn Write,
+    length: Option<u64>,
+    chunked: bool,
+) -> io::Result<u64> {
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let want = match length {
+            Some(n) if total >= n => break,
+            Some(n) => buf.len().min((n - total) as usize),
+            None => buf.len(),
+        };
+        let read = match reader.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunked {
+            writer.write_all(format!("{read:x}\r\n").as_bytes())?;
+            writer.write_all(&buf[..read])?;
+            writer.write_all(b"\r\n")?;
+        } else {
+            writer.write_all(&buf[..read])?;
+        }
+        writer.flush()?;
+        total += read as u64;
+    }
+    if let Some(n) = length {
+        if total < n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("body ended after {total} of {n} bytes"),
+            ));
+        }
+    }
+    if chunked {
+        writer.write_all(b"0\r\n\r\n")?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_copy_frames_each_read() {
+        let mut out = Vec::new();
+        let data = b"hello world";
+        let n = copy_body(&mut &data[..], &mut out, None, true).unwrap();
+        assert_eq!(n, 11);
+        assert_eq!(out, b"b\r\nhello world\r\n0\r\n\r\n");
+    }
+
+    #[test]
+    fn sized_copy_stops_at_length_and_reports_short_bodies() {
+        let mut out = Vec::new();
+        let n = copy_body(&mut &b"abcdef"[..], &mut out, Some(4), false).unwrap();
+        assert_eq!((n, out.as_slice()), (4, &b"abcd"[..]));
+        let err = copy_body(&mut &b"ab"[..], &mut Vec::new(), Some(4), false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn bodiless_statuses() {
+        assert!(bodiless(true, 200));
+        assert!(bodiless(false, 204));
+        assert!(bodiless(false, 304));
+        assert!(bodiless(false, 101));
+        assert!(!bodiless(false, 200));
+    }
+}

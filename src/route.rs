@@ -1,0 +1,141 @@
+//! Where a request goes, decided from its raw request-target alone.
+//!
+//! The target is never decoded or normalised: `/.ory` is matched on the raw bytes, and what is
+//! forwarded is exactly what the client sent minus the prefix, so an encoded path survives
+//! byte for byte (SPEC §2).
+
+/// The destination of one request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET`/`HEAD /.ory/jwks.json` or `/.ory/proxy/jwks.json`: served from memory.
+    Jwks,
+    /// Another path under `/.ory/proxy/`: the proxy's own namespace, never forwarded.
+    ProxyOwn,
+    /// To Ory; the path and query with `/.ory` removed (always starts with `/`).
+    Ory(String),
+    /// To the upstream; the path and query unchanged.
+    Upstream(&'a str),
+}
+
+/// The origin-form target (`/path?query`) of a raw request-target; absolute-form targets
+/// (`http://host/path`, RFC 9112 §3.2.2) are reduced to their path. `None` for anything else.
+pub fn origin_form(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return Some(target);
+    }
+    let lower = target
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rest = if lower.starts_with("http://") {
+        &target[7..]
+    } else if lower.starts_with("https://") {
+        &target[8..]
+    } else {
+        return None;
+    };
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => Some(&rest[i..]),
+        // `http://host?x` has an empty path: RFC 9112 says send `/?x`; rare enough to refuse.
+        Some(_) => None,
+        None => Some("/"),
+    }
+}
+
+/// Classifies an origin-form target. `jwt` is false under `--no-jwt`.
+pub fn classify<'a>(target: &'a str, method: &str, jwt: bool) -> Route<'a> {
+    let path_end = target.find('?').unwrap_or(target.len());
+    let path = &target[..path_end];
+    let rest = match path.strip_prefix("/.ory") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => return Route::Upstream(target),
+    };
+    if rest == "/proxy" || rest.starts_with("/proxy/") {
+        return if jwt && rest == "/proxy/jwks.json" && is_read(method) {
+            Route::Jwks
+        } else {
+            Route::ProxyOwn
+        };
+    }
+    if jwt && rest == "/jwks.json" && is_read(method) {
+        return Route::Jwks;
+    }
+    let mut ory = String::with_capacity(target.len());
+    ory.push('/');
+    ory.push_str(rest.strip_prefix('/').unwrap_or(rest));
+    ory.push_str(&target[path_end..]);
+    Route::Ory(ory)
+}
+
+fn is_read(method: &str) -> bool {
+    method == "GET" || method == "HEAD"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ory_prefix_is_stripped_with_query_intact() {
+        assert_eq!(
+            classify("/.ory/self-service/login/browser?x=1&y=%2F", "GET", true),
+            Route::Ory("/self-service/login/browser?x=1&y=%2F".into())
+        );
+        assert_eq!(classify("/.ory", "GET", true), Route::Ory("/".into()));
+        assert_eq!(
+            classify("/.ory?a=b", "GET", true),
+            Route::Ory("/?a=b".into())
+        );
+        assert_eq!(classify("/.ory/", "GET", true), Route::Ory("/".into()));
+        assert_eq!(
+            classify("/.ory/a%2Fb/../c", "POST", true),
+            Route::Ory("/a%2Fb/../c".into())
+        );
+    }
+
+    #[test]
+    fn lookalikes_go_upstream() {
+        for t in ["/.oryx", "/.oryx/a", "/x/.ory/a", "/", "/?/.ory", "/.Ory/a"] {
+            assert_eq!(classify(t, "GET", true), Route::Upstream(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn jwks_and_proxy_namespace() {
+        assert_eq!(classify("/.ory/jwks.json", "GET", true), Route::Jwks);
+        assert_eq!(classify("/.ory/jwks.json?x", "HEAD", true), Route::Jwks);
+        assert_eq!(classify("/.ory/proxy/jwks.json", "GET", true), Route::Jwks);
+        assert_eq!(
+            classify("/.ory/jwks.json", "GET", false),
+            Route::Ory("/jwks.json".into())
+        );
+        assert_eq!(
+            classify("/.ory/jwks.json", "POST", true),
+            Route::Ory("/jwks.json".into())
+        );
+        assert_eq!(
+            classify("/.ory/proxy/jwks.json", "GET", false),
+            Route::ProxyOwn
+        );
+        assert_eq!(
+            classify("/.ory/proxy/jwks.json", "POST", true),
+            Route::ProxyOwn
+        );
+        assert_eq!(classify("/.ory/proxy/other", "GET", true), Route::ProxyOwn);
+        assert_eq!(classify("/.ory/proxy", "GET", true), Route::ProxyOwn);
+        assert_eq!(
+            classify("/.ory/proxyx", "GET", true),
+            Route::Ory("/proxyx".into())
+        );
+    }
+
+    #[test]
+    fn absolute_form_targets() {
+        assert_eq!(origin_form("/a?b"), Some("/a?b"));
+        assert_eq!(origin_form("http://h:1/a?b"), Some("/a?b"));
+        assert_eq!(origin_form("HTTPS://h"), Some("/"));
+        assert_eq!(origin_form("*"), None);
+        assert_eq!(origin_form("h/a"), None);
+        assert_eq!(origin_form(""), None);
+    }
+}
