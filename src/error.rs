@@ -62,17 +62,14 @@ impl Error {
         }
     }
 
-    /// The JSON body: Ory's error shape.
+    /// The JSON body: Ory's error shape, fields in Ory's order (code, status, message).
     pub fn json_body(&self) -> String {
         let status = self.status();
-        serde_json::json!({
-            "error": {
-                "code": status,
-                "status": reason_phrase(status),
-                "message": self.to_string(),
-            }
-        })
-        .to_string()
+        let message = serde_json::Value::String(self.to_string());
+        format!(
+            "{{\"error\":{{\"code\":{status},\"status\":\"{}\",\"message\":{message}}}}}",
+            reason_phrase(status)
+        )
     }
 }
 
@@ -161,7 +158,9 @@ mod tests {
     #[test]
     fn json_body_has_ory_shape() {
         let e = Error::UpstreamUnreachable("connection refused".into());
-        let v: serde_json::Value = serde_json::from_str(&e.json_body()).unwrap();
+        let body = e.json_body();
+        assert!(body.starts_with(r#"{"error":{"code":502,"status":"Bad Gateway","message":"#));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["error"]["code"], 502);
         assert_eq!(v["error"]["status"], "Bad Gateway");
         assert_eq!(
