@@ -40,6 +40,14 @@ FLAGS:
     --rewrite-host                  Send the upstream's host as Host (the client's goes in
                                     X-Forwarded-Host). [default: off, the client's Host is sent]
     --workers N                     Requests handled at once. [env: ORY_PROXY_WORKERS] [default: 64]
+    --session-cache-ttl DURATION    How long a whoami answer is reused for the same credentials
+                                    (never past the session's expires_at; anonymous answers at
+                                    most 1s; 0 turns the cache off). Durations: 500ms, 5s, 2m,
+                                    1h, or plain seconds.
+                                    [env: ORY_PROXY_SESSION_CACHE_TTL] [default: 5s]
+    --jwt-ttl DURATION              Lifetime of a minted token (exp - iat), at least 1s; a token
+                                    is reused while more than half of it is left.
+                                    [env: ORY_PROXY_JWT_TTL] [default: 60s]
     --debug                         Explain session lookups and CORS decisions on stderr.
                                     [default: off]
     -q, --quiet                     No banner and no request log lines; errors still print.
@@ -78,6 +86,8 @@ pub struct RawArgs {
     pub additional_cors_headers: Vec<String>,
     pub rewrite_host: bool,
     pub workers: Option<String>,
+    pub session_cache_ttl: Option<String>,
+    pub jwt_ttl: Option<String>,
     pub debug: bool,
     pub quiet: bool,
 }
@@ -109,6 +119,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             }
             Long("rewrite-host") => raw.rewrite_host = true,
             Long("workers") => raw.workers = Some(parser.value()?.string()?),
+            Long("session-cache-ttl") => raw.session_cache_ttl = Some(parser.value()?.string()?),
+            Long("jwt-ttl") => raw.jwt_ttl = Some(parser.value()?.string()?),
             Long("debug") => raw.debug = true,
             Short('q') | Long("quiet") => raw.quiet = true,
             Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
@@ -224,6 +236,10 @@ mod tests {
             "--additional-cors-headers",
             "--rewrite-host",
             "--workers",
+            "--session-cache-ttl",
+            "ORY_PROXY_SESSION_CACHE_TTL",
+            "--jwt-ttl",
+            "ORY_PROXY_JWT_TTL",
             "--debug",
             "--quiet",
             "--help",

@@ -129,9 +129,18 @@ pub struct Config {
     pub workers: usize,
     /// Requests waiting for a worker before the proxy answers 503. Default 16 × workers.
     pub max_queue: usize,
+    /// How long a whoami answer is reused (`--session-cache-ttl`); zero turns the cache off.
+    pub session_cache_ttl: std::time::Duration,
+    /// Token lifetime in seconds (`--jwt-ttl`), at least 1. Default 60.
+    pub jwt_ttl_secs: u64,
     /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
     pub project_api_key: Option<String>,
 }
+
+/// Default `--session-cache-ttl`.
+pub const DEFAULT_SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Default `--jwt-ttl`, in seconds.
+pub const DEFAULT_JWT_TTL_SECS: u64 = 60;
 
 /// Default worker count: requests block on the network, not the CPU, so far more than cores.
 pub const DEFAULT_WORKERS: usize = 64;
@@ -215,6 +224,26 @@ impl Config {
             None => DEFAULT_WORKERS,
         };
 
+        let session_cache_ttl = match flag_or_env(
+            &raw.session_cache_ttl,
+            "--session-cache-ttl",
+            "ORY_PROXY_SESSION_CACHE_TTL",
+            env,
+        ) {
+            Some((name, v)) => parse_duration(&v).map_err(|e| format!("{name} {e}"))?,
+            None => DEFAULT_SESSION_CACHE_TTL,
+        };
+        let jwt_ttl_secs = match flag_or_env(&raw.jwt_ttl, "--jwt-ttl", "ORY_PROXY_JWT_TTL", env) {
+            Some((name, v)) => {
+                let d = parse_duration(&v).map_err(|e| format!("{name} {e}"))?;
+                if d < std::time::Duration::from_secs(1) {
+                    return Err(format!("{name} '{v}' must be at least 1s"));
+                }
+                d.as_secs()
+            }
+            None => DEFAULT_JWT_TTL_SECS,
+        };
+
         let issuer = format!("{}{}", sdk.origin, sdk_path);
         Ok(Config {
             upstream,
@@ -236,6 +265,8 @@ impl Config {
             quiet: raw.quiet,
             workers,
             max_queue: workers * 16,
+            session_cache_ttl,
+            jwt_ttl_secs,
             project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
         })
     }
@@ -263,6 +294,19 @@ fn default_public(port: u16) -> Origin {
         port,
         origin: format!("http://{authority}"),
         authority,
+    }
+}
+
+/// A flag's value, else a non-empty environment variable's, with the name to quote in errors.
+fn flag_or_env(
+    flag: &Option<String>,
+    flag_name: &'static str,
+    var: &'static str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(&'static str, String)> {
+    match flag {
+        Some(v) => Some((flag_name, v.clone())),
+        None => env(var).filter(|v| !v.is_empty()).map(|v| (var, v)),
     }
 }
 
@@ -393,6 +437,37 @@ mod tests {
         r.cookie_domain = Some("example.org:4000".into());
         let c = Config::from_raw(&r, &no_env).unwrap();
         assert_eq!(c.cookie_domain.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn cache_and_token_lifetimes() {
+        let c = Config::from_raw(&raw("http://localhost:3000"), &no_env).unwrap();
+        assert_eq!(c.session_cache_ttl, Duration::from_secs(5));
+        assert_eq!(c.jwt_ttl_secs, 60);
+        let mut r = raw("http://localhost:3000");
+        r.session_cache_ttl = Some("0".into());
+        r.jwt_ttl = Some("2m".into());
+        let c = Config::from_raw(&r, &no_env).unwrap();
+        assert_eq!(c.session_cache_ttl, Duration::ZERO);
+        assert_eq!(c.jwt_ttl_secs, 120);
+        let env = |k: &str| match k {
+            "ORY_PROXY_SESSION_CACHE_TTL" => Some("250ms".to_owned()),
+            "ORY_PROXY_JWT_TTL" => Some("10".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_raw(&raw("http://localhost:3000"), &env).unwrap();
+        assert_eq!(c.session_cache_ttl, Duration::from_millis(250));
+        assert_eq!(c.jwt_ttl_secs, 10);
+        r.jwt_ttl = Some("500ms".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("--jwt-ttl") && e.contains("at least 1s"), "{e}");
+        r.jwt_ttl = None;
+        r.session_cache_ttl = Some("soon".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(
+            e.contains("--session-cache-ttl") && e.contains("soon"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// A failure the proxy answers itself.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Error {
     /// The upstream application could not be reached or broke the protocol.
     UpstreamUnreachable(String),

@@ -12,6 +12,7 @@
 //!
 //! [`cli`] parses the command line into raw fields; [`config`] validates them into a [`config::Config`].
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -4,6 +4,7 @@
 //! the shared [`ureq::Agent`] keeps connections to Ory and the upstream alive between requests.
 //! Every failure becomes an [`Error`] and is answered in one place, [`App::answer_error`].
 
+use crate::cache::{Cached, Fetched, SessionCache, TokenMemo};
 use crate::config::Config;
 use crate::error::Error;
 use crate::headers;
@@ -13,13 +14,14 @@ use crate::response::{self, Body};
 use crate::route::{self, Route};
 use crate::session::{self, Credentials, Session};
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ureq::config::AutoHeaderValue;
 use ureq::http;
 use ureq::SendBody;
 
-/// Lifetime of a minted token (`exp - iat`).
-pub const TOKEN_TTL_SECS: u64 = 60;
+/// Session bodies whose token is remembered when the session cache is off.
+pub const TOKEN_MEMO_ENTRIES: usize = 1024;
 /// Time to connect to Ory or the upstream.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time to the response head, and for each read of a body.
@@ -41,6 +43,10 @@ pub struct App {
     whoami_url: String,
     /// `<public-url>/.ory`, sent as `Ory-Base-URL-Rewrite`.
     ory_rewrite_base: String,
+    /// Whoami answers by credentials; `None` with `--session-cache-ttl 0`.
+    sessions: Option<SessionCache>,
+    /// Tokens by session body, for reuse when `sessions` is off.
+    tokens: TokenMemo,
 }
 
 impl App {
@@ -64,6 +70,9 @@ impl App {
             agent: ureq::Agent::new_with_config(agent_config),
             whoami_url: format!("{}{}/sessions/whoami", config.sdk.origin, config.sdk_path),
             ory_rewrite_base: format!("{}/.ory", config.public.origin),
+            sessions: (config.jwt && !config.session_cache_ttl.is_zero())
+                .then(|| SessionCache::new(config.session_cache_ttl)),
+            tokens: TokenMemo::new(TOKEN_MEMO_ENTRIES),
             keys,
             config,
         }
@@ -138,18 +147,24 @@ impl App {
         } else {
             None
         };
-        let token = match lookup.as_ref().map(|l| &l.session) {
-            Some(Session::Active(active)) => match self.mint(active) {
-                Ok(t) => Some(t),
+        let authorization = match lookup.as_ref() {
+            Some(fetched) => match self.authorization_for(&fetched.cached) {
+                Ok(t) => t,
                 Err(e) => return self.answer_error(request, method, target, e),
             },
-            _ => None,
+            None => None,
         };
-        let outgoing = match self.build_request(&request, method, dest, path, token.as_deref()) {
-            Ok(o) => o,
-            Err(e) => return self.answer_error(request, method, target, e),
-        };
+        let outgoing =
+            match self.build_request(&request, method, dest, path, authorization.as_deref()) {
+                Ok(o) => o,
+                Err(e) => return self.answer_error(request, method, target, e),
+            };
         let result = send(&self.agent, outgoing, &mut request);
+        if dest == Dest::Ory && is_logout(path) {
+            // After Ory has seen the logout and before the client sees the answer, so the
+            // client's very next request is looked up afresh.
+            self.evict_session_of(&request);
+        }
         let upstream_response = match result {
             Ok(r) => r,
             Err(e) => {
@@ -200,49 +215,75 @@ impl App {
         status
     }
 
-    /// Looks up the session when the request carries credentials (`None` when it does not).
-    fn session_of(&self, request: &tiny_http::Request) -> Result<Option<session::Lookup>, Error> {
-        let mut creds = Credentials::default();
-        for h in request.headers() {
-            let name = h.field.as_str().as_str();
-            let value = h.value.as_str();
-            if name.eq_ignore_ascii_case("cookie") {
-                creds.cookie = Some(value);
-            } else if name.eq_ignore_ascii_case("x-session-token") {
-                creds.session_token = Some(value);
-            } else if name.eq_ignore_ascii_case("authorization") {
-                creds.authorization = Some(value);
-            } else if name.eq_ignore_ascii_case("x-request-id") {
-                creds.request_id = Some(value);
-            }
-        }
+    /// Looks up the session when the request carries credentials (`None` when it does not),
+    /// through the session cache when it is on.
+    fn session_of(&self, request: &tiny_http::Request) -> Result<Option<Fetched>, Error> {
+        let creds = credentials_of(request);
         if !creds.present() {
             return Ok(None);
         }
         let started = Instant::now();
-        let lookup = session::lookup(
-            &self.agent,
-            &self.whoami_url,
-            &self.config.sdk.authority,
-            &creds,
-        );
+        let mut asked = false;
+        let mut lookup = || {
+            asked = true;
+            session::lookup(
+                &self.agent,
+                &self.whoami_url,
+                &self.config.sdk.authority,
+                &creds,
+            )
+        };
+        let fetched = match &self.sessions {
+            Some(cache) => cache.get_or_lookup(&creds, lookup),
+            None => lookup().map(|l| Fetched {
+                cached: Arc::new(Cached::new(l.session)),
+                set_cookies: l.set_cookies,
+            }),
+        };
         logger::debug(|| {
-            let outcome = match &lookup {
-                Ok(l) => match &l.session {
+            let outcome = match &fetched {
+                Ok(f) => match &f.cached.session {
                     Session::Active(s) => format!("active (identity {})", s.identity_id),
                     Session::Anonymous => "anonymous".to_owned(),
                 },
                 Err(e) => e.to_string(),
             };
+            let source = if asked { "asked ory" } else { "cached" };
             format!(
-                "session lookup: {outcome} in {:.1}ms",
+                "session lookup: {outcome} ({source}) in {:.1}ms",
                 started.elapsed().as_secs_f64() * 1000.0
             )
         });
-        lookup.map(Some)
+        fetched.map(Some)
     }
 
-    fn mint(&self, active: &session::ActiveSession) -> Result<String, Error> {
+    /// Drops the cached session of a logout request's credentials.
+    fn evict_session_of(&self, request: &tiny_http::Request) {
+        if let Some(cache) = &self.sessions {
+            let creds = credentials_of(request);
+            let evicted = cache.evict_matching(&creds);
+            logger::debug(|| format!("logout: {evicted} cached session(s) dropped"));
+        }
+    }
+
+    /// `Bearer <jwt>` for an active session (a reused token while more than half of its
+    /// lifetime is left), `None` for an anonymous one.
+    fn authorization_for(&self, cached: &Cached) -> Result<Option<Arc<str>>, Error> {
+        let active = match &cached.session {
+            Session::Active(a) => a,
+            Session::Anonymous => return Ok(None),
+        };
+        let now = crate::timefmt::unix_now();
+        let ttl = self.config.jwt_ttl_secs;
+        let mint = |now| self.mint(active, now);
+        let header = match &self.sessions {
+            Some(_) => cached.token_header(now, ttl, mint)?,
+            None => self.tokens.token_header(&active.json, now, ttl, mint)?,
+        };
+        Ok(Some(header))
+    }
+
+    fn mint(&self, active: &session::ActiveSession, now: u64) -> Result<String, Error> {
         let keys = self
             .keys
             .as_ref()
@@ -251,8 +292,8 @@ impl App {
             issuer: &self.config.issuer,
             subject: &active.identity_id,
             session_json: &active.json,
-            now: crate::timefmt::unix_now(),
-            ttl_secs: TOKEN_TTL_SECS,
+            now,
+            ttl_secs: self.config.jwt_ttl_secs,
         })
         .map_err(|e| Error::Internal(format!("minting token: {e}")))
     }
@@ -264,7 +305,7 @@ impl App {
         method: &str,
         dest: Dest,
         path: &str,
-        token: Option<&str>,
+        authorization: Option<&str>,
     ) -> Result<Outgoing, Error> {
         let cfg = &self.config;
         let base = match dest {
@@ -321,8 +362,8 @@ impl App {
                 }
             }
             Dest::Upstream => {
-                if let Some(t) = token {
-                    builder = builder.header("authorization", format!("Bearer {t}"));
+                if let Some(a) = authorization {
+                    builder = builder.header("authorization", a);
                 }
             }
         }
@@ -339,6 +380,31 @@ impl App {
         };
         Ok(Outgoing { builder, framing })
     }
+}
+
+/// The credentials whoami needs, borrowed from the request's headers.
+fn credentials_of(request: &tiny_http::Request) -> Credentials<'_> {
+    let mut creds = Credentials::default();
+    for h in request.headers() {
+        let name = h.field.as_str().as_str();
+        let value = h.value.as_str();
+        if name.eq_ignore_ascii_case("cookie") {
+            creds.cookie = Some(value);
+        } else if name.eq_ignore_ascii_case("x-session-token") {
+            creds.session_token = Some(value);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            creds.authorization = Some(value);
+        } else if name.eq_ignore_ascii_case("x-request-id") {
+            creds.request_id = Some(value);
+        }
+    }
+    creds
+}
+
+/// Whether an Ory-bound path (prefix already stripped) ends a session: the browser and API
+/// logout endpoints, `/self-service/logout…`.
+fn is_logout(path: &str) -> bool {
+    path.starts_with("/self-service/logout")
 }
 
 enum Framing {

@@ -14,6 +14,14 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Seconds since the Unix epoch with their fraction (0 if the clock is before it).
+pub fn unix_now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// `SystemTime` formatted as `2026-11-26T22:11:51.123Z`.
 pub fn rfc3339_millis(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
