@@ -1,0 +1,7 @@
+//! The integration tests: one binary (so the harness in `util/` is compiled once), one module per
+//! area. Every test starts the real `ory-proxy` binary against the fake identity server and an
+//! echo upstream on loopback.
+
+mod util;
+
+mod smoke;

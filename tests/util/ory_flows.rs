@@ -1,0 +1,307 @@
+//! The browser flows of the fake identity server, shaped like Kratos' self-service API.
+//!
+//! - `GET /self-service/login/browser[?return_to=…]` → 303 to its own `/ui/login?flow=…` (an
+//!   absolute URL on its own origin) and a `csrf_token_…` cookie; with `Accept: application/json`
+//!   it answers the flow as JSON instead.
+//! - `GET /self-service/login/flows?id=…` → the flow JSON (needs the CSRF cookie, like Kratos).
+//! - `GET /ui/login?flow=…` → an HTML form whose action names the fake's own origin.
+//! - `POST /self-service/login?flow=…` (form or JSON: `identifier`, `password`, `csrf_token`)
+//!   → sets `ory_kratos_session` and 303s to the flow's `return_to` (default `<origin>/ui/welcome`);
+//!   with `Accept: application/json`, 200 `{"session":…}`.
+//! - `GET /self-service/logout/browser` (signed in) → `{"logout_token","logout_url"}`.
+//! - `GET /self-service/logout?token=…[&return_to=…]` → revokes the session, clears the cookie
+//!   (`Max-Age=0`) and 303s to `return_to` (default `<origin>/ui/login`).
+//!
+//! Every JSON and HTML body mentions the fake's own origin, so the proxy's rewriting shows.
+
+use super::ory::{error_reply, find_session, State, SESSION_COOKIE};
+use super::server::{Action, Recorded, Reply};
+use serde_json::{json, Value};
+
+/// A login or logout flow the fake has handed out.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: String,
+    pub kind: &'static str,
+    pub csrf_token: String,
+    pub return_to: Option<String>,
+    /// For logout flows: the session token to revoke.
+    pub session_token: Option<String>,
+}
+
+/// The name of the fake's CSRF cookie (Kratos suffixes it with a hash of its URL).
+pub fn csrf_cookie_name(origin: &str) -> String {
+    let hash = origin.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("csrf_token_{hash:016x}")
+}
+
+pub(super) fn handle(state: &State, req: &Recorded) -> Option<Action> {
+    let action = match (req.method.as_str(), req.path()) {
+        ("GET", "/self-service/login/browser") => login_browser(state, req),
+        ("GET", "/self-service/login/flows") => login_flow(state, req),
+        ("GET", "/ui/login") => login_page(state, req),
+        ("POST", "/self-service/login") => login_submit(state, req),
+        ("GET", "/self-service/logout/browser") => logout_browser(state, req),
+        ("GET", "/self-service/logout") => logout(state, req),
+        _ => return None,
+    };
+    Some(action)
+}
+
+fn wants_json(req: &Recorded) -> bool {
+    req.header("accept")
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+fn flow_json(state: &State, flow: &Flow) -> Value {
+    let origin = &state.origin;
+    let now = super::unix_now();
+    json!({
+        "id": flow.id,
+        "type": "browser",
+        "expires_at": super::rfc3339(now + 3600),
+        "issued_at": super::rfc3339(now),
+        "request_url": format!("{origin}/self-service/login/browser"),
+        "return_to": flow.return_to,
+        "ui": {
+            "action": format!("{origin}/self-service/login?flow={}", flow.id),
+            "method": "POST",
+            "nodes": [
+                {"type": "input", "group": "default",
+                 "attributes": {"name": "csrf_token", "type": "hidden", "value": flow.csrf_token}},
+                {"type": "input", "group": "default",
+                 "attributes": {"name": "identifier", "type": "text", "value": ""}},
+                {"type": "input", "group": "password",
+                 "attributes": {"name": "password", "type": "password"}},
+            ],
+        },
+    })
+}
+
+fn json_reply(status: u16, value: &Value) -> Reply {
+    Reply::new(status)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .body(value.to_string())
+}
+
+fn login_browser(state: &State, req: &Recorded) -> Action {
+    let flow = Flow {
+        id: super::uuid(),
+        kind: "login",
+        csrf_token: super::random_hex(32),
+        return_to: req.query_param("return_to").map(percent_decode),
+        session_token: None,
+    };
+    state.flows.lock().unwrap().push(flow.clone());
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax",
+        csrf_cookie_name(&state.origin),
+        flow.csrf_token
+    );
+    let reply = if wants_json(req) {
+        json_reply(200, &flow_json(state, &flow))
+    } else {
+        Reply::new(303).header(
+            "Location",
+            &format!("{}/ui/login?flow={}", state.origin, flow.id),
+        )
+    };
+    reply.header("Set-Cookie", &cookie).into()
+}
+
+fn find_flow(state: &State, id: Option<&str>, kind: &str) -> Option<Flow> {
+    let id = id?;
+    state
+        .flows
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|f| f.id == id && f.kind == kind)
+        .cloned()
+}
+
+fn csrf_ok(state: &State, req: &Recorded, flow: &Flow) -> bool {
+    req.cookie(&csrf_cookie_name(&state.origin)) == Some(flow.csrf_token.as_str())
+}
+
+fn login_flow(state: &State, req: &Recorded) -> Action {
+    match find_flow(state, req.query_param("id"), "login") {
+        None => error_reply(404, "Unable to locate the resource").into(),
+        Some(f) if !csrf_ok(state, req, &f) => {
+            error_reply(403, "the anti-CSRF cookie is missing or does not match").into()
+        }
+        Some(f) => json_reply(200, &flow_json(state, &f)).into(),
+    }
+}
+
+fn login_page(state: &State, req: &Recorded) -> Action {
+    let Some(flow) = find_flow(state, req.query_param("flow"), "login") else {
+        return error_reply(404, "Unable to locate the resource").into();
+    };
+    let html = format!(
+        "<!doctype html><html><head><title>Sign in</title>\
+         <script src=\"{origin}/.well-known/ory/webauthn.js\"></script></head><body>\
+         <form action=\"{origin}/self-service/login?flow={id}\" method=\"POST\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+         <input name=\"identifier\"><input name=\"password\" type=\"password\">\
+         <button type=\"submit\">Sign in</button></form>\
+         <a href=\"{origin}/self-service/registration/browser\">Sign up</a></body></html>",
+        origin = state.origin,
+        id = flow.id,
+        csrf = flow.csrf_token,
+    );
+    Reply::new(200)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .body(html)
+        .into()
+}
+
+fn login_submit(state: &State, req: &Recorded) -> Action {
+    let Some(flow) = find_flow(state, req.query_param("flow"), "login") else {
+        return error_reply(404, "Unable to locate the resource").into();
+    };
+    let fields = form_fields(req);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    if !csrf_ok(state, req, &flow) || field("csrf_token").as_deref() != Some(&flow.csrf_token) {
+        return error_reply(403, "the anti-CSRF token is missing or does not match").into();
+    }
+    let email = field("identifier").unwrap_or_default();
+    if email.is_empty() || field("password").unwrap_or_default().is_empty() {
+        return error_reply(400, "identifier and password are required").into();
+    }
+    let session = {
+        let mut body = super::ory::session_json(&state.origin, &email);
+        body["authentication_methods"][0]["method"] = json!("password");
+        let session = super::ory::TestSession {
+            token: format!("ory_st_{}", super::random_hex(32)),
+            id: body["id"].as_str().unwrap_or_default().to_owned(),
+            identity_id: body["identity"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            email,
+            body: body.to_string(),
+        };
+        state.sessions.lock().unwrap().push(session.clone());
+        session
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax",
+        session.token
+    );
+    let reply = if wants_json(req) {
+        json_reply(
+            200,
+            &json!({"session": session.json(), "continue_with": []}),
+        )
+    } else {
+        let to = flow
+            .return_to
+            .clone()
+            .unwrap_or_else(|| format!("{}/ui/welcome", state.origin));
+        Reply::new(303).header("Location", &to)
+    };
+    reply.header("Set-Cookie", &cookie).into()
+}
+
+fn logout_browser(state: &State, req: &Recorded) -> Action {
+    let Some(session) = find_session(state, req) else {
+        return Reply::new(401)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .body(super::ory::UNAUTHORIZED_BODY)
+            .into();
+    };
+    let token = super::random_hex(32);
+    state.flows.lock().unwrap().push(Flow {
+        id: token.clone(),
+        kind: "logout",
+        csrf_token: String::new(),
+        return_to: None,
+        session_token: Some(session.token),
+    });
+    json_reply(
+        200,
+        &json!({
+            "logout_token": token,
+            "logout_url": format!("{}/self-service/logout?token={token}", state.origin),
+        }),
+    )
+    .into()
+}
+
+fn logout(state: &State, req: &Recorded) -> Action {
+    let Some(flow) = find_flow(state, req.query_param("token"), "logout") else {
+        return error_reply(400, "The logout token is invalid").into();
+    };
+    state.flows.lock().unwrap().retain(|f| f.id != flow.id);
+    if let Some(t) = &flow.session_token {
+        state.sessions.lock().unwrap().retain(|s| &s.token != t);
+    }
+    let to = req
+        .query_param("return_to")
+        .map(percent_decode)
+        .unwrap_or_else(|| format!("{}/ui/login", state.origin));
+    Reply::new(303)
+        .header("Location", &to)
+        .header(
+            "Set-Cookie",
+            &format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+        )
+        .into()
+}
+
+/// The fields of a form-urlencoded or JSON body.
+fn form_fields(req: &Recorded) -> Vec<(String, String)> {
+    let is_json = req
+        .header("content-type")
+        .is_some_and(|c| c.contains("json"));
+    if is_json {
+        let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        return v
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    req.body_text()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect()
+}
+
+/// Decodes `%XX` and `+` (form encoding); invalid escapes are kept as they are.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
