@@ -25,4 +25,5 @@ pub mod response;
 pub mod route;
 pub mod server;
 pub mod session;
+pub mod sys;
 pub mod timefmt;

@@ -24,6 +24,9 @@ pub fn run(mut config: Config) -> io::Result<()> {
     let listener = TcpListener::bind(addr)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr()?;
+    if let Err(e) = crate::sys::set_listener_nodelay(&listener) {
+        logger::error(&format!("cannot set TCP_NODELAY on the listener: {e}"));
+    }
     config.set_bound_port(bound.port());
 
     let keys = if config.jwt {
