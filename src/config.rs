@@ -204,11 +204,7 @@ impl Config {
 
         let allowed_cors_origins = split_list(&raw.allowed_cors_origins);
         for o in &allowed_cors_origins {
-            if !(o.starts_with("http://") || o.starts_with("https://")) {
-                return Err(format!(
-                    "--allowed-cors-origins '{o}' must be an origin like https://app.example.org"
-                ));
-            }
+            crate::cors::OriginPattern::parse(o)?;
         }
 
         let workers = match raw

@@ -15,6 +15,7 @@
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod headers;
 pub mod jwt;
@@ -22,6 +23,7 @@ pub mod logger;
 pub mod proxy;
 pub mod random;
 pub mod response;
+pub mod rewrite;
 pub mod route;
 pub mod server;
 pub mod session;

@@ -6,14 +6,17 @@
 
 use crate::cache::{Cached, Fetched, SessionCache, TokenMemo};
 use crate::config::Config;
+use crate::cors::{self, Cors, Decision};
 use crate::error::Error;
 use crate::headers;
 use crate::jwt::{Claims, KeySet};
 use crate::logger;
 use crate::response::{self, Body};
+use crate::rewrite::{self, Rewriter};
 use crate::route::{self, Route};
 use crate::session::{self, Credentials, Session};
-use std::io;
+use std::borrow::Cow;
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ureq::config::AutoHeaderValue;
@@ -47,6 +50,10 @@ pub struct App {
     sessions: Option<SessionCache>,
     /// Tokens by session body, for reuse when `sessions` is off.
     tokens: TokenMemo,
+    /// Cookie, `Location` and body rewriting (SPEC §4).
+    rewriter: Rewriter,
+    /// The CORS policy (SPEC §4).
+    cors: Cors,
 }
 
 impl App {
@@ -73,6 +80,12 @@ impl App {
             sessions: (config.jwt && !config.session_cache_ttl.is_zero())
                 .then(|| SessionCache::new(config.session_cache_ttl)),
             tokens: TokenMemo::new(TOKEN_MEMO_ENTRIES),
+            rewriter: Rewriter::new(&config),
+            cors: Cors::new(
+                &config.public,
+                &config.allowed_cors_origins,
+                &config.additional_cors_headers,
+            ),
             keys,
             config,
         }
@@ -90,6 +103,9 @@ impl App {
                 &target,
                 Error::BadRequest("request target must be a path".into()),
             ),
+            Some(_) if method == "OPTIONS" && is_preflight(&request) => {
+                self.answer_preflight(request, &target)
+            }
             Some(t) => match route::classify(t, &method, self.config.jwt) {
                 Route::Jwks => self.serve_jwks(request),
                 Route::ProxyOwn => self.answer_error(request, &method, &target, Error::NotFound),
@@ -104,12 +120,60 @@ impl App {
 
     fn serve_jwks(&self, request: tiny_http::Request) -> u16 {
         let jwks = self.keys.as_ref().map(KeySet::jwks_json).unwrap_or(b"");
-        let headers = [
+        let cors = self.cors_headers(&request, false);
+        let mut headers = vec![
             ("Content-Type", "application/json"),
             ("Cache-Control", "no-cache"),
         ];
+        headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
         let _ = response::write(request, 200, &headers, Body::Bytes(jwks));
         200
+    }
+
+    /// Answers a CORS preflight itself: 204, with the grant when the origin is allowed.
+    fn answer_preflight(&self, request: tiny_http::Request, target: &str) -> u16 {
+        let decision = self.cors.decide(header(&request, "origin"));
+        let method = header(&request, "access-control-request-method").unwrap_or_default();
+        logger::debug(|| {
+            let path = target.split('?').next().unwrap_or(target);
+            let requested = header(&request, "access-control-request-headers").unwrap_or("");
+            let refused = self.cors.disallowed_headers(requested);
+            let headers_note = if refused.is_empty() {
+                String::new()
+            } else {
+                format!("; requested headers not allowed: {}", refused.join(", "))
+            };
+            format!(
+                "cors: preflight {method} {path}: {}{headers_note}",
+                explain(&decision, &self.config.public.origin)
+            )
+        });
+        let headers = self.cors.preflight_headers(&decision, method);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let _ = response::write(request, 204, &headers, Body::Empty);
+        204
+    }
+
+    /// The CORS headers of an actual response to `request` (and a `--debug` line explaining
+    /// the decision when the request is cross-origin capable, i.e. has an `Origin`).
+    fn cors_headers(
+        &self,
+        request: &tiny_http::Request,
+        vary_has_origin: bool,
+    ) -> Vec<(&'static str, String)> {
+        let decision = self.cors.decide(header(request, "origin"));
+        if decision != Decision::NoOrigin {
+            logger::debug(|| {
+                let target = request.url();
+                format!(
+                    "cors: {} {}: {}",
+                    request.method().as_str(),
+                    target.split('?').next().unwrap_or(target),
+                    explain(&decision, &self.config.public.origin)
+                )
+            });
+        }
+        self.cors.response_headers(&decision, vary_has_origin)
     }
 
     /// Answers with the JSON error body and logs the failure; returns the status.
@@ -125,8 +189,10 @@ impl App {
         logger::error(&format!("{method} {path}: {status} {error}"));
         let body = error.json_body();
         let extra = error.extra_headers();
+        let cors = self.cors_headers(&request, false);
         let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
         headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
+        headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
         let _ = response::write(request, status, &headers, Body::Bytes(body.as_bytes()));
         status
     }
@@ -180,31 +246,102 @@ impl App {
                 .iter()
                 .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
         );
-        let mut out: Vec<(&str, &str)> = Vec::with_capacity(parts.headers.len() + 2);
+        // Header names from ureq are lowercase.
+        let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(parts.headers.len() + 4);
+        let mut vary_has_origin = false;
         for (name, value) in parts.headers.iter() {
-            if !headers::forward_response_header(name.as_str(), &named) {
+            let name = name.as_str();
+            if !headers::forward_response_header(name, &named)
+                || cors::is_cors_response_header(name)
+            {
                 continue;
             }
-            // Values that are not visible ASCII cannot be written back by us; drop them.
-            if let Ok(v) = value.to_str() {
-                out.push((name.as_str(), v));
-            }
+            // UTF-8 passes byte for byte; other bytes (obs-text) cannot be written back by us.
+            let Ok(v) = std::str::from_utf8(value.as_bytes()) else {
+                logger::error(&format!(
+                    "{method} {}: dropped response header {name}: not UTF-8",
+                    target.split('?').next().unwrap_or(target)
+                ));
+                continue;
+            };
+            let v = match name {
+                "set-cookie" => Cow::Owned(self.rewriter.set_cookie(v)),
+                "location" => match dest {
+                    Dest::Ory => self.rewriter.ory_location(v),
+                    Dest::Upstream => self.rewriter.upstream_location(v),
+                }
+                .map_or(Cow::Borrowed(v), Cow::Owned),
+                "vary" => {
+                    vary_has_origin |= cors::vary_covers_origin(v);
+                    Cow::Borrowed(v)
+                }
+                _ => Cow::Borrowed(v),
+            };
+            out.push((name, v));
         }
         if let Some(l) = &lookup {
-            out.extend(l.set_cookies.iter().map(|c| ("set-cookie", c.as_str())));
+            out.extend(
+                l.set_cookies
+                    .iter()
+                    .map(|c| ("set-cookie", Cow::Owned(self.rewriter.set_cookie(c)))),
+            );
         }
-        let length = parts
+        let cors = self.cors_headers(&request, vary_has_origin);
+        out.extend(cors.into_iter().map(|(n, v)| (n, Cow::Owned(v))));
+        let out: Vec<(&str, &str)> = out.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+
+        let mut length = parts
             .headers
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|_| !parts.headers.contains_key("transfer-encoding"));
+        let textual = dest == Dest::Ory
+            && parts
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(rewrite::is_textual)
+            && rewrite::is_identity_encoding(
+                parts
+                    .headers
+                    .get("content-encoding")
+                    .and_then(|v| v.to_str().ok()),
+            );
+        let is_head = method == "HEAD";
+        if textual && is_head {
+            // The rewritten length of the GET body is unknown without fetching it.
+            length = None;
+        }
         let mut reader = body.into_reader();
-        let stream = Body::Stream {
-            reader: &mut reader,
-            length,
+        let rewrite_body = textual
+            && !response::bodiless(is_head, status)
+            && !matches!(length, Some(n) if n > rewrite::MAX_REWRITE_BODY);
+        let mut buffered = Vec::new();
+        let mut rewritten = None;
+        if rewrite_body {
+            let read = (&mut reader)
+                .take(rewrite::MAX_REWRITE_BODY + 1)
+                .read_to_end(&mut buffered);
+            if let Err(e) = read {
+                let error = map_send_error(dest, SendError::Run(ureq::Error::Io(e)));
+                return self.answer_error(request, method, target, error);
+            }
+            if buffered.len() as u64 <= rewrite::MAX_REWRITE_BODY {
+                rewritten = Some(self.rewriter.body(&buffered).unwrap_or(buffered));
+                buffered = Vec::new();
+            }
+        }
+        let mut chained = io::Cursor::new(buffered).chain(&mut reader);
+        let body = match &rewritten {
+            Some(bytes) => Body::Bytes(bytes),
+            // Not rewritten, or larger than the limit once read: what was read goes first.
+            None => Body::Stream {
+                reader: &mut chained,
+                length,
+            },
         };
-        if let Err(e) = response::write(request, status, &out, stream) {
+        if let Err(e) = response::write(request, status, &out, body) {
             if e.kind() != io::ErrorKind::BrokenPipe && e.kind() != io::ErrorKind::ConnectionReset {
                 logger::error(&format!(
                     "{method} {}: response body interrupted: {e}",
@@ -405,6 +542,36 @@ fn credentials_of(request: &tiny_http::Request) -> Credentials<'_> {
 /// logout endpoints, `/self-service/logout…`.
 fn is_logout(path: &str) -> bool {
     path.starts_with("/self-service/logout")
+}
+
+/// Whether a request is a CORS preflight: `OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method` (a plain `OPTIONS` goes to the upstream).
+fn is_preflight(request: &tiny_http::Request) -> bool {
+    header(request, "origin").is_some()
+        && header(request, "access-control-request-method").is_some()
+}
+
+/// The first value of a request header.
+fn header<'a>(request: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
+/// A `--debug` explanation of a CORS decision.
+fn explain(decision: &Decision, public_origin: &str) -> String {
+    match decision {
+        Decision::NoOrigin => "no Origin header, not a CORS request".to_owned(),
+        Decision::Allowed { origin, rule } => {
+            format!("origin {origin} allowed by {rule}; echoed with credentials")
+        }
+        Decision::Denied { origin } => format!(
+            "origin {origin} denied: not the public origin {public_origin} and matching no \
+             --allowed-cors-origins; no CORS headers sent"
+        ),
+    }
 }
 
 enum Framing {

@@ -1,0 +1,454 @@
+//! Cross-origin requests: which pages on other origins may read answers, with credentials.
+//!
+//! The proxy owns the CORS policy for both the application and Ory, because both sit on one
+//! origin and share its cookies. Allowed are the public URL's origin and the
+//! `--allowed-cors-origins` patterns, nothing else: unlike the Go original, a page on an
+//! arbitrary site must not be able to read a signed-in user's data. For an allowed `Origin` the
+//! origin is echoed with `Access-Control-Allow-Credentials: true`; preflights are answered here
+//! with 204 and never reach the application or Ory. Whatever `Access-Control-Allow-Origin` /
+//! `-Credentials` the upstream or Ory sent is dropped (see [`is_cors_response_header`]), so a
+//! response never carries two answers and a permissive backend cannot widen the policy.
+
+use crate::config::Origin;
+
+/// Request headers a cross-origin page may send (besides `--additional-cors-headers`).
+pub const DEFAULT_ALLOWED_HEADERS: &[&str] = &[
+    "Accept",
+    "Content-Type",
+    "Content-Length",
+    "Accept-Language",
+    "Content-Language",
+    "Authorization",
+    "X-CSRF-Token",
+    "X-Session-Token",
+];
+
+/// How long a browser may cache a preflight answer (`Access-Control-Max-Age`, seconds).
+pub const PREFLIGHT_MAX_AGE: &str = "600";
+
+/// The CORS policy, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct Cors {
+    public: OriginPattern,
+    patterns: Vec<OriginPattern>,
+    /// `Access-Control-Allow-Headers` of every preflight answer.
+    allow_headers: String,
+}
+
+/// What the policy says about one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// No `Origin` header: not a CORS request, nothing to add.
+    NoOrigin,
+    /// Allowed; carries the `Origin` value to echo and the rule that allowed it.
+    Allowed { origin: String, rule: String },
+    /// An `Origin` that matches no rule.
+    Denied { origin: String },
+}
+
+impl Cors {
+    /// Builds the policy. Patterns were validated by [`OriginPattern::parse`] in `config`; one
+    /// that still fails to parse is skipped (it could never match anything).
+    pub fn new(public: &Origin, allowed: &[String], additional_headers: &[String]) -> Cors {
+        let public = OriginPattern {
+            scheme: public.scheme.to_owned(),
+            labels: vec![public.host.clone()],
+            port: public.port,
+            text: public.origin.clone(),
+            exact_host: true,
+        };
+        let patterns = allowed
+            .iter()
+            .filter_map(|p| OriginPattern::parse(p).ok())
+            .collect();
+        let mut headers: Vec<&str> = DEFAULT_ALLOWED_HEADERS.to_vec();
+        for h in additional_headers {
+            if !headers.iter().any(|d| d.eq_ignore_ascii_case(h)) {
+                headers.push(h);
+            }
+        }
+        Cors {
+            public,
+            patterns,
+            allow_headers: headers.join(", "),
+        }
+    }
+
+    /// Decides on a request's `Origin` header.
+    pub fn decide(&self, origin: Option<&str>) -> Decision {
+        let Some(origin) = origin else {
+            return Decision::NoOrigin;
+        };
+        let Some(parsed) = RequestOrigin::parse(origin) else {
+            return Decision::Denied {
+                origin: origin.to_owned(),
+            };
+        };
+        let rule = std::iter::once(&self.public)
+            .chain(&self.patterns)
+            .find(|p| p.matches(&parsed));
+        match rule {
+            Some(p) => Decision::Allowed {
+                origin: origin.to_owned(),
+                rule: if std::ptr::eq(p, &self.public) {
+                    "the public URL".to_owned()
+                } else {
+                    format!("--allowed-cors-origins {}", p.text)
+                },
+            },
+            None => Decision::Denied {
+                origin: origin.to_owned(),
+            },
+        }
+    }
+
+    /// Headers of a preflight answer (status 204) for this decision.
+    pub fn preflight_headers(
+        &self,
+        decision: &Decision,
+        requested_method: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut headers = vec![(
+            "Vary",
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers".to_owned(),
+        )];
+        if let Decision::Allowed { origin, .. } = decision {
+            let method = requested_method.trim();
+            let method = if is_token(method) { method } else { "GET" };
+            headers.extend([
+                ("Access-Control-Allow-Origin", origin.clone()),
+                ("Access-Control-Allow-Credentials", "true".to_owned()),
+                ("Access-Control-Allow-Methods", method.to_owned()),
+                ("Access-Control-Allow-Headers", self.allow_headers.clone()),
+                ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE.to_owned()),
+            ]);
+        }
+        headers
+    }
+
+    /// Headers added to an actual (non-preflight) response. `vary_has_origin` tells whether the
+    /// response already varies on `Origin` (or on everything).
+    pub fn response_headers(
+        &self,
+        decision: &Decision,
+        vary_has_origin: bool,
+    ) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(3);
+        if let Decision::Allowed { origin, .. } = decision {
+            headers.push(("Access-Control-Allow-Origin", origin.clone()));
+            headers.push(("Access-Control-Allow-Credentials", "true".to_owned()));
+        }
+        // Always, so a cache never serves one origin's answer to another.
+        if !vary_has_origin {
+            headers.push(("Vary", "Origin".to_owned()));
+        }
+        headers
+    }
+
+    /// The requested headers (`Access-Control-Request-Headers`) that the policy does not allow,
+    /// for `--debug`.
+    pub fn disallowed_headers<'a>(&self, requested: &'a str) -> Vec<&'a str> {
+        requested
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .filter(|h| {
+                !self
+                    .allow_headers
+                    .split(", ")
+                    .any(|a| a.eq_ignore_ascii_case(h))
+            })
+            .collect()
+    }
+}
+
+/// Whether a response header is a CORS answer that only the proxy may give.
+pub fn is_cors_response_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("access-control-allow-origin")
+        || name.eq_ignore_ascii_case("access-control-allow-credentials")
+}
+
+/// Whether a `Vary` value already covers `Origin`.
+pub fn vary_covers_origin(value: &str) -> bool {
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|v| v == "*" || v.eq_ignore_ascii_case("origin"))
+}
+
+/// Whether a preflight's `Access-Control-Request-Method` is an HTTP token.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An allowed origin: scheme, host labels (a label may contain `*`, matching any run of
+/// characters within that one label), and port.
+#[derive(Debug, Clone)]
+pub struct OriginPattern {
+    scheme: String,
+    labels: Vec<String>,
+    port: u16,
+    text: String,
+    /// The host is compared as one string (the public origin, IPv6 literals).
+    exact_host: bool,
+}
+
+impl OriginPattern {
+    /// Parses `http(s)://host[:port]`, where a host label may contain `*`
+    /// (`https://*.example.org`, `https://pr-*.preview.example.org:8443`). A path other than `/`,
+    /// a query, user info or a wildcard in the port is an error.
+    pub fn parse(pattern: &str) -> Result<OriginPattern, String> {
+        let bad = |why: &str| format!("--allowed-cors-origins '{pattern}' {why}");
+        let (scheme, rest) = pattern
+            .split_once("://")
+            .ok_or_else(|| bad("must be an origin like https://app.example.org"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return Err(bad("must use http or https")),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@']) {
+            return Err(bad("must be an origin (no path, query or user info)"));
+        }
+        let (host, port) = split_host_port(rest).ok_or_else(|| bad("has an invalid port"))?;
+        if host.is_empty() {
+            return Err(bad("has no host"));
+        }
+        let host = host.to_ascii_lowercase();
+        let exact_host = host.starts_with('[');
+        if exact_host && host.contains('*') {
+            return Err(bad("cannot use '*' in an IP address"));
+        }
+        let labels: Vec<String> = if exact_host {
+            vec![host]
+        } else {
+            host.split('.').map(str::to_owned).collect()
+        };
+        if labels.iter().any(String::is_empty) {
+            return Err(bad("has an empty host label"));
+        }
+        Ok(OriginPattern {
+            text: pattern.to_owned(),
+            scheme,
+            labels,
+            port: port.unwrap_or(default_port),
+            exact_host,
+        })
+    }
+
+    fn matches(&self, origin: &RequestOrigin) -> bool {
+        if origin.scheme != self.scheme || origin.port != self.port {
+            return false;
+        }
+        if self.exact_host {
+            return origin.host == self.labels[0];
+        }
+        let labels: Vec<&str> = origin.host.split('.').collect();
+        labels.len() == self.labels.len()
+            && labels.iter().zip(&self.labels).all(|(l, p)| {
+                // DNS labels are at most 63 bytes; the cap also bounds the globbing work.
+                !l.is_empty() && l.len() <= 63 && glob(p.as_bytes(), l.as_bytes())
+            })
+    }
+}
+
+/// A request's `Origin`, normalised (lowercase scheme and host, effective port).
+#[derive(Debug)]
+struct RequestOrigin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl RequestOrigin {
+    fn parse(origin: &str) -> Option<RequestOrigin> {
+        let (scheme, rest) = origin.trim().split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', '*']) {
+            return None;
+        }
+        let (host, port) = split_host_port(rest)?;
+        if host.is_empty() {
+            return None;
+        }
+        Some(RequestOrigin {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port: port.unwrap_or(default_port),
+        })
+    }
+}
+
+/// Splits `host[:port]` (`[v6]:port` too); `None` when the port is not a number.
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    let port_start = if authority.starts_with('[') {
+        let close = authority.find(']')?;
+        match &authority[close + 1..] {
+            "" => return Some((authority, None)),
+            p if p.starts_with(':') => close + 1,
+            _ => return None,
+        }
+    } else {
+        match authority.rfind(':') {
+            Some(i) => i,
+            None => return Some((authority, None)),
+        }
+    };
+    let port = &authority[port_start + 1..];
+    if port.is_empty() {
+        return Some((&authority[..port_start], None));
+    }
+    let port = port.parse::<u16>().ok()?;
+    Some((&authority[..port_start], Some(port)))
+}
+
+/// `*` matches any run of bytes (within one label); everything else matches itself.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob(rest, &text[i..])),
+        Some((p, rest)) => text
+            .split_first()
+            .is_some_and(|(t, tr)| p == t && glob(rest, tr)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cors(allowed: &[&str]) -> Cors {
+        let (public, _) = Origin::parse_with_path("public", "http://localhost:4000").unwrap();
+        let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
+        Cors::new(
+            &public,
+            &allowed,
+            &["X-Extra".to_owned(), "accept".to_owned()],
+        )
+    }
+
+    fn allowed(c: &Cors, origin: &str) -> bool {
+        matches!(c.decide(Some(origin)), Decision::Allowed { .. })
+    }
+
+    #[test]
+    fn public_origin_only_by_default() {
+        let c = cors(&[]);
+        assert_eq!(c.decide(None), Decision::NoOrigin);
+        assert!(allowed(&c, "http://localhost:4000"));
+        assert!(allowed(&c, "HTTP://LOCALHOST:4000"));
+        for o in [
+            "http://localhost:4001",
+            "https://localhost:4000",
+            "http://evil.example",
+            "null",
+            "",
+            "http://localhost:4000.evil.example",
+            "http://localhost:4000/path",
+            "http://x@localhost:4000",
+        ] {
+            assert!(!allowed(&c, o), "{o}");
+        }
+    }
+
+    #[test]
+    fn wildcard_labels() {
+        let c = cors(&[
+            "https://*.example.org",
+            "https://pr-*.preview.example.net:8443",
+            "http://[::1]:3000",
+            "https://exact.example.com/",
+        ]);
+        assert!(allowed(&c, "https://app.example.org"));
+        assert!(allowed(&c, "https://app.example.org:443"));
+        assert!(!allowed(&c, "https://example.org"));
+        assert!(!allowed(&c, "https://a.b.example.org"));
+        assert!(!allowed(&c, "http://app.example.org"));
+        assert!(!allowed(&c, "https://app.example.org.evil.com"));
+        assert!(allowed(&c, "https://pr-12.preview.example.net:8443"));
+        assert!(!allowed(&c, "https://pr-12.preview.example.net"));
+        assert!(!allowed(&c, "https://xpr-12.preview.example.net:8443"));
+        assert!(allowed(&c, "http://[::1]:3000"));
+        assert!(allowed(&c, "https://exact.example.com"));
+        match c.decide(Some("https://app.example.org")) {
+            Decision::Allowed { rule, origin } => {
+                assert_eq!(origin, "https://app.example.org");
+                assert!(rule.contains("https://*.example.org"), "{rule}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        for p in [
+            "example.org",
+            "ftp://example.org",
+            "https://example.org/app",
+            "https://example.org:*",
+            "https://",
+            "https://a..b",
+            "https://u@example.org",
+            "https://[::*]",
+        ] {
+            assert!(OriginPattern::parse(p).is_err(), "{p}");
+        }
+    }
+
+    #[test]
+    fn preflight_and_response_headers() {
+        let c = cors(&[]);
+        let ok = c.decide(Some("http://localhost:4000"));
+        let h = c.preflight_headers(&ok, "PUT");
+        let get = |name: &str| h.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        assert_eq!(
+            get("Access-Control-Allow-Origin"),
+            Some("http://localhost:4000")
+        );
+        assert_eq!(get("Access-Control-Allow-Credentials"), Some("true"));
+        assert_eq!(get("Access-Control-Allow-Methods"), Some("PUT"));
+        let allow = get("Access-Control-Allow-Headers").unwrap();
+        assert!(
+            allow.contains("X-CSRF-Token") && allow.ends_with("X-Extra"),
+            "{allow}"
+        );
+        assert_eq!(allow.matches("ccept").count(), 2, "{allow}"); // Accept + Accept-Language
+        let denied = c.decide(Some("http://evil.example"));
+        let h = c.preflight_headers(&denied, "PUT");
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].0, "Vary");
+        assert_eq!(c.response_headers(&ok, false).len(), 3);
+        assert_eq!(c.response_headers(&ok, true).len(), 2);
+        assert_eq!(
+            c.response_headers(&denied, false),
+            vec![("Vary", "Origin".to_owned())]
+        );
+        assert_eq!(
+            c.disallowed_headers("content-type, X-Extra, X-Other"),
+            vec!["X-Other"]
+        );
+        assert!(vary_covers_origin("Accept-Encoding, origin"));
+        assert!(vary_covers_origin("*"));
+        assert!(!vary_covers_origin("Accept-Encoding"));
+        assert!(is_cors_response_header("Access-Control-Allow-Origin"));
+        assert!(!is_cors_response_header("Access-Control-Expose-Headers"));
+    }
+
+    #[test]
+    fn globbing() {
+        assert!(glob(b"*", b"abc"));
+        assert!(glob(b"a*c", b"abbc"));
+        assert!(glob(b"a*", b"a"));
+        assert!(!glob(b"a*c", b"abd"));
+        assert!(!glob(b"abc", b"ab"));
+    }
+}
