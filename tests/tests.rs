@@ -4,4 +4,7 @@
 
 mod util;
 
+mod cli;
+mod session;
 mod smoke;
+mod whoami_failures;
