@@ -30,6 +30,16 @@ pub struct NamedKey {
     pub key: SigningKey,
 }
 
+/// Shows the key id and the public key only: the private part is never printed.
+impl std::fmt::Debug for NamedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedKey")
+            .field("kid", &self.kid)
+            .field("key", &"<private>")
+            .finish()
+    }
+}
+
 impl KeySet {
     /// A fresh P-256 key with a random key id, for a proxy started without a key file.
     pub fn generate() -> io::Result<KeySet> {

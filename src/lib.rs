@@ -19,6 +19,7 @@ pub mod cors;
 pub mod error;
 pub mod headers;
 pub mod jwt;
+pub mod keyfile;
 pub mod logger;
 pub mod proxy;
 pub mod random;
