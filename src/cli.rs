@@ -48,6 +48,15 @@ FLAGS:
     --jwt-ttl DURATION              Lifetime of a minted token (exp - iat), at least 1s; a token
                                     is reused while more than half of it is left.
                                     [env: ORY_PROXY_JWT_TTL] [default: 60s]
+    --jwks-file PATH                Private JWKS whose first key signs; every key's public half is
+                                    published (share it between replicas, rotate without
+                                    downtime; see README). [env: ORY_PROXY_JWKS_FILE]
+                                    [default: a fresh key per start]
+    --generate-jwks                 Print a fresh private JWKS for --jwks-file and exit.
+    --metrics                       Serve Prometheus metrics at /.ory/proxy/metrics.
+                                    [env: ORY_PROXY_METRICS=1] [default: off, 404]
+    --log-format FORMAT             'text' or 'json' (one JSON object per line).
+                                    [env: ORY_PROXY_LOG_FORMAT] [default: text]
     --debug                         Explain session lookups and CORS decisions on stderr.
                                     [default: off]
     -q, --quiet                     No banner and no request log lines; errors still print.
@@ -67,6 +76,8 @@ The token's public keys are served at /.ory/jwks.json.
 pub enum Command {
     Help,
     Version,
+    /// `--generate-jwks`: print a fresh private JWKS and exit.
+    GenerateJwks,
     Run(Box<RawArgs>),
 }
 
@@ -88,6 +99,9 @@ pub struct RawArgs {
     pub workers: Option<String>,
     pub session_cache_ttl: Option<String>,
     pub jwt_ttl: Option<String>,
+    pub jwks_file: Option<String>,
+    pub metrics: bool,
+    pub log_format: Option<String>,
     pub debug: bool,
     pub quiet: bool,
 }
@@ -121,6 +135,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("workers") => raw.workers = Some(parser.value()?.string()?),
             Long("session-cache-ttl") => raw.session_cache_ttl = Some(parser.value()?.string()?),
             Long("jwt-ttl") => raw.jwt_ttl = Some(parser.value()?.string()?),
+            Long("jwks-file") => raw.jwks_file = Some(parser.value()?.string()?),
+            Long("generate-jwks") => return Ok(Command::GenerateJwks),
+            Long("metrics") => raw.metrics = true,
+            Long("log-format") => raw.log_format = Some(parser.value()?.string()?),
             Long("debug") => raw.debug = true,
             Short('q') | Long("quiet") => raw.quiet = true,
             Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
@@ -148,6 +166,18 @@ pub fn run() -> i32 {
         Command::Version => {
             println!("ory-proxy {}", env!("CARGO_PKG_VERSION"));
             return 0;
+        }
+        Command::GenerateJwks => {
+            return match crate::keyfile::generate_private_jwks() {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("ory-proxy: cannot generate a key: {e}");
+                    1
+                }
+            };
         }
         Command::Run(raw) => raw,
     };
@@ -220,6 +250,10 @@ mod tests {
     fn help_and_version_win() {
         assert!(matches!(args(&["x", "--help"]).unwrap(), Command::Help));
         assert!(matches!(args(&["-V"]).unwrap(), Command::Version));
+        assert!(matches!(
+            args(&["--generate-jwks"]).unwrap(),
+            Command::GenerateJwks
+        ));
     }
 
     #[test]
@@ -240,6 +274,13 @@ mod tests {
             "ORY_PROXY_SESSION_CACHE_TTL",
             "--jwt-ttl",
             "ORY_PROXY_JWT_TTL",
+            "--jwks-file",
+            "ORY_PROXY_JWKS_FILE",
+            "--generate-jwks",
+            "--metrics",
+            "ORY_PROXY_METRICS",
+            "--log-format",
+            "ORY_PROXY_LOG_FORMAT",
             "--debug",
             "--quiet",
             "--help",

@@ -133,6 +133,12 @@ pub struct Config {
     pub session_cache_ttl: std::time::Duration,
     /// Token lifetime in seconds (`--jwt-ttl`), at least 1. Default 60.
     pub jwt_ttl_secs: u64,
+    /// `--jwks-file`: the private key set to sign with; `None` draws a fresh key per start.
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// `--metrics`: serve `/.ory/proxy/metrics`. Default off.
+    pub metrics: bool,
+    /// `--log-format`. Default text.
+    pub log_format: crate::logger::LogFormat,
     /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
     pub project_api_key: Option<String>,
 }
@@ -240,6 +246,25 @@ impl Config {
             None => DEFAULT_JWT_TTL_SECS,
         };
 
+        let jwks_file = flag_or_env(&raw.jwks_file, "--jwks-file", "ORY_PROXY_JWKS_FILE", env)
+            .map(|(_, path)| std::path::PathBuf::from(path));
+        let metrics = raw.metrics
+            || match env("ORY_PROXY_METRICS").as_deref().map(str::trim) {
+                None | Some("" | "0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "ORY_PROXY_METRICS '{other}' must be 1, true, 0 or false"
+                    ))
+                }
+            };
+        let log_format =
+            match flag_or_env(&raw.log_format, "--log-format", "ORY_PROXY_LOG_FORMAT", env) {
+                Some((name, v)) => crate::logger::LogFormat::parse(&v)
+                    .ok_or_else(|| format!("{name} '{v}' must be 'text' or 'json'"))?,
+                None => crate::logger::LogFormat::Text,
+            };
+
         let issuer = format!("{}{}", sdk.origin, sdk_path);
         Ok(Config {
             upstream,
@@ -263,6 +288,9 @@ impl Config {
             max_queue: workers * 16,
             session_cache_ttl,
             jwt_ttl_secs,
+            jwks_file,
+            metrics,
+            log_format,
             project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
         })
     }
@@ -433,6 +461,36 @@ mod tests {
         r.cookie_domain = Some("example.org:4000".into());
         let c = Config::from_raw(&r, &no_env).unwrap();
         assert_eq!(c.cookie_domain.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn operations_flags() {
+        use crate::logger::LogFormat;
+        let c = Config::from_raw(&raw("http://localhost:3000"), &no_env).unwrap();
+        assert_eq!(
+            (c.jwks_file, c.metrics, c.log_format),
+            (None, false, LogFormat::Text)
+        );
+        let env = |k: &str| match k {
+            "ORY_PROXY_JWKS_FILE" => Some("/etc/keys.json".to_owned()),
+            "ORY_PROXY_METRICS" => Some("1".to_owned()),
+            "ORY_PROXY_LOG_FORMAT" => Some("json".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_raw(&raw("http://localhost:3000"), &env).unwrap();
+        assert_eq!(
+            c.jwks_file.as_deref(),
+            Some(std::path::Path::new("/etc/keys.json"))
+        );
+        assert!(c.metrics);
+        assert_eq!(c.log_format, LogFormat::Json);
+        let mut r = raw("http://localhost:3000");
+        r.log_format = Some("yaml".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("--log-format 'yaml'"), "{e}");
+        let bad_env = |k: &str| (k == "ORY_PROXY_METRICS").then(|| "yes".to_owned());
+        let e = Config::from_raw(&raw("http://localhost:3000"), &bad_env).unwrap_err();
+        assert!(e.contains("ORY_PROXY_METRICS 'yes'"), "{e}");
     }
 
     #[test]

@@ -3,28 +3,61 @@
 //! A proxy logs on its hot path, so a line is formatted into one buffer and written with a single
 //! `write_all` on the locked stderr; nothing is logged at all for the levels that are switched
 //! off. The settings are set once at start-up and read without locking afterwards.
+//!
+//! Two formats (`--log-format`): `text` for people, and `json` for log pipelines, one object per
+//! line with `time`, `level` and `msg`, plus the access fields. Either way an access line carries
+//! the path without its query (a query can hold a logout token, a code or a return address) and
+//! never a header value: cookies, session tokens and the minted JWT stay out of logs.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
+
+/// How lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `2026-01-02T03:04:05.678Z INFO GET /path 200 1.23ms …`.
+    #[default]
+    Text,
+    /// `{"time":"…","level":"info","msg":"access","method":"GET",…}`.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` or `json` (case-insensitive).
+    pub fn parse(value: &str) -> Option<LogFormat> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Settings {
     quiet: bool,
     debug: bool,
+    format: LogFormat,
 }
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
-/// Sets the log level once; later calls are ignored.
-pub fn init(quiet: bool, debug: bool) {
-    let _ = SETTINGS.set(Settings { quiet, debug });
+/// Sets the log level and format once; later calls are ignored.
+pub fn init(quiet: bool, debug: bool, format: LogFormat) {
+    let _ = SETTINGS.set(Settings {
+        quiet,
+        debug,
+        format,
+    });
 }
 
 fn settings() -> Settings {
     SETTINGS.get().copied().unwrap_or(Settings {
         quiet: false,
         debug: false,
+        format: LogFormat::Text,
     })
 }
 
@@ -34,16 +67,37 @@ pub fn debug_enabled() -> bool {
 }
 
 fn write_line(level: &str, message: &str) {
-    let line = format!(
-        "{} {level} {message}\n",
-        crate::timefmt::rfc3339_millis(SystemTime::now())
-    );
+    let line = format_line(settings().format, SystemTime::now(), level, message);
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// One plain line (not an access line) in `format`, newline included.
+fn format_line(format: LogFormat, now: SystemTime, level: &str, message: &str) -> String {
+    let time = crate::timefmt::rfc3339_millis(now);
+    match format {
+        LogFormat::Text => format!("{time} {level} {message}\n"),
+        LogFormat::Json => {
+            let mut line = String::with_capacity(message.len() + 64);
+            line.push_str("{\"time\":\"");
+            line.push_str(&time);
+            line.push_str("\",\"level\":\"");
+            line.push_str(&level.to_ascii_lowercase());
+            line.push_str("\",\"msg\":");
+            push_json_str(&mut line, message);
+            line.push_str("}\n");
+            line
+        }
+    }
 }
 
 /// A line that always prints: something went wrong.
 pub fn error(message: &str) {
     write_line("ERROR", message);
+}
+
+/// A line that always prints: something the operator should fix, though the proxy runs.
+pub fn warn(message: &str) {
+    write_line("WARN", message);
 }
 
 /// An informational line, silenced by `-q`.
@@ -60,24 +114,215 @@ pub fn debug(message: impl FnOnce() -> String) {
     }
 }
 
-/// Raw text for the banner (no timestamp), silenced by `-q`.
+/// The banner, silenced by `-q`: raw text in the text format, one JSON line per non-empty line
+/// of it in the JSON format (the first one's `msg` is still `ory-proxy listening on ADDR`).
 pub fn banner(text: &str) {
-    if !settings().quiet {
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let s = settings();
+    if s.quiet {
+        return;
+    }
+    match s.format {
+        LogFormat::Text => {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+        LogFormat::Json => {
+            let now = SystemTime::now();
+            let mut out = String::new();
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                out.push_str(&format_line(LogFormat::Json, now, "INFO", line));
+            }
+            let _ = std::io::stderr().lock().write_all(out.as_bytes());
+        }
     }
 }
 
-/// One access line: method, path without the query (it may hold secrets), status, duration.
-pub fn access(method: &str, target: &str, status: u16, elapsed: Duration) {
-    if settings().quiet {
+/// What one access line says about a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    pub method: &'a str,
+    /// The raw request-target; only its path is logged.
+    pub target: &'a str,
+    pub status: u16,
+    pub elapsed: Duration,
+    /// Response body bytes written to the client.
+    pub bytes: u64,
+    /// `ory`, `upstream` or `local`.
+    pub route: &'a str,
+    /// `none` (no credentials or not looked up), `active`, `anonymous`, `rate_limited`, `error`.
+    pub session: &'a str,
+    pub request_id: &'a str,
+}
+
+/// The longest path logged; longer ones are cut (with `…`) so a line stays bounded.
+pub const MAX_LOGGED_PATH: usize = 1024;
+
+/// One access line (silenced by `-q`).
+pub fn access(a: &Access<'_>) {
+    let s = settings();
+    if s.quiet {
         return;
     }
+    let line = format_access(s.format, SystemTime::now(), a);
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>) -> String {
+    let path = loggable_path(a.target);
+    let ms = a.elapsed.as_secs_f64() * 1000.0;
+    let time = crate::timefmt::rfc3339_millis(now);
+    let mut line = String::with_capacity(path.len() + 200);
+    match format {
+        LogFormat::Text => {
+            // `write!` to a String cannot fail.
+            let _ = writeln!(
+                line,
+                "{time} INFO {} {path} {} {ms:.2}ms {}B route={} session={} id={}",
+                a.method, a.status, a.bytes, a.route, a.session, a.request_id
+            );
+        }
+        LogFormat::Json => {
+            line.push_str("{\"time\":\"");
+            line.push_str(&time);
+            line.push_str("\",\"level\":\"info\",\"msg\":\"access\",\"method\":");
+            push_json_str(&mut line, a.method);
+            line.push_str(",\"path\":");
+            push_json_str(&mut line, &path);
+            let _ = write!(
+                line,
+                ",\"status\":{},\"duration_ms\":{ms:.3},\"bytes\":{},\"route\":",
+                a.status, a.bytes
+            );
+            push_json_str(&mut line, a.route);
+            line.push_str(",\"session\":");
+            push_json_str(&mut line, a.session);
+            line.push_str(",\"request_id\":");
+            push_json_str(&mut line, a.request_id);
+            line.push_str("}\n");
+        }
+    }
+    line
+}
+
+/// The path of a request-target, without the query, cut to [`MAX_LOGGED_PATH`] bytes, with
+/// control characters replaced so that one request is always one line.
+fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
     let path = target.split('?').next().unwrap_or(target);
-    write_line(
-        "INFO",
-        &format!(
-            "{method} {path} {status} {:.2}ms",
-            elapsed.as_secs_f64() * 1000.0
-        ),
-    );
+    let mut cut = path.len().min(MAX_LOGGED_PATH);
+    while !path.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let short = &path[..cut];
+    if cut == path.len() && !short.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(short);
+    }
+    let mut owned: String = short
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if cut < path.len() {
+        owned.push('…');
+    }
+    std::borrow::Cow::Owned(owned)
+}
+
+/// Appends `s` as a JSON string literal (RFC 8259 §7).
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(target: &str) -> Access<'_> {
+        Access {
+            method: "GET",
+            target,
+            status: 200,
+            elapsed: Duration::from_micros(1234),
+            bytes: 42,
+            route: "upstream",
+            session: "active",
+            request_id: "req-1",
+        }
+    }
+
+    #[test]
+    fn json_access_line_parses_and_drops_the_query() {
+        let line = format_access(
+            LogFormat::Json,
+            SystemTime::UNIX_EPOCH,
+            &sample("/a\"b\\c?token=secret"),
+        );
+        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["time"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["msg"], "access");
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["path"], "/a\"b\\c");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["duration_ms"], 1.234);
+        assert_eq!(v["bytes"], 42);
+        assert_eq!(v["route"], "upstream");
+        assert_eq!(v["session"], "active");
+        assert_eq!(v["request_id"], "req-1");
+        assert!(!line.contains("secret"));
+    }
+
+    #[test]
+    fn text_access_line() {
+        let line = format_access(LogFormat::Text, SystemTime::UNIX_EPOCH, &sample("/p?x=1"));
+        assert_eq!(
+            line,
+            "1970-01-01T00:00:00.000Z INFO GET /p 200 1.23ms 42B route=upstream session=active id=req-1\n"
+        );
+    }
+
+    #[test]
+    fn json_plain_lines_escape_everything() {
+        let line = format_line(
+            LogFormat::Json,
+            SystemTime::UNIX_EPOCH,
+            "ERROR",
+            "bad \"x\"\n\u{1}\u{7f} é",
+        );
+        assert_eq!(line.matches('\n').count(), 1);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["msg"], "bad \"x\"\n\u{1}\u{7f} é");
+    }
+
+    #[test]
+    fn long_and_odd_paths_are_bounded() {
+        let long = format!("/{}", "é".repeat(2000));
+        let p = loggable_path(&long);
+        assert!(p.len() <= MAX_LOGGED_PATH + '…'.len_utf8() && p.ends_with('…'));
+        assert_eq!(loggable_path("/a\tb?c"), "/a?b");
+        assert!(matches!(
+            loggable_path("/ok?q"),
+            std::borrow::Cow::Borrowed("/ok")
+        ));
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!(LogFormat::parse("JSON"), Some(LogFormat::Json));
+        assert_eq!(LogFormat::parse("text"), Some(LogFormat::Text));
+        assert_eq!(LogFormat::parse("logfmt"), None);
+    }
 }

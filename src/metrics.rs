@@ -374,7 +374,12 @@ mod tests {
                 r#"ory_proxy_request_duration_seconds_count{route="local"}"#
             )
         );
-        assert!(sample(&page, r#"ory_proxy_request_duration_seconds_sum{route="local"}"#) >= 60.0);
+        assert!(
+            sample(
+                &page,
+                r#"ory_proxy_request_duration_seconds_sum{route="local"}"#
+            ) >= 60.0
+        );
     }
 
     #[test]
@@ -393,7 +398,10 @@ mod tests {
     fn every_line_is_well_formed() {
         for line in render().lines() {
             if line.starts_with('#') {
-                assert!(line.starts_with("# HELP ory_proxy_") || line.starts_with("# TYPE ory_proxy_"), "{line}");
+                assert!(
+                    line.starts_with("# HELP ory_proxy_") || line.starts_with("# TYPE ory_proxy_"),
+                    "{line}"
+                );
                 continue;
             }
             let (series, value) = line.rsplit_once(' ').unwrap();

@@ -9,8 +9,10 @@ use crate::config::Config;
 use crate::cors::{self, Cors, Decision};
 use crate::error::Error;
 use crate::headers;
+use crate::health::Readiness;
 use crate::jwt::{Claims, KeySet};
 use crate::logger;
+use crate::metrics::{self, RouteKind, WhoamiOutcome};
 use crate::response::{self, Body};
 use crate::rewrite::{self, Rewriter};
 use crate::route::{self, Route};
@@ -54,6 +56,41 @@ pub struct App {
     rewriter: Rewriter,
     /// The CORS policy (SPEC §4).
     cors: Cors,
+    /// The last readiness check, for `/.ory/proxy/health/ready`.
+    readiness: Readiness,
+}
+
+/// What the access log and the metrics learn about one request while it is handled.
+struct Exchange {
+    /// The client's `X-Request-Id` when usable, else a generated one; sent to Ory and upstream.
+    request_id: String,
+    /// Where the request was headed (`local` when the proxy answers it by itself).
+    route: RouteKind,
+    /// The session outcome for the log: `none`, `active`, `anonymous`, `rate_limited`, `error`.
+    session: &'static str,
+    /// Response body bytes written.
+    bytes: u64,
+}
+
+/// The longest client `X-Request-Id` kept; longer or odd ones are replaced by a generated id.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// The client's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else a new one.
+fn request_id_of(request: &tiny_http::Request) -> String {
+    request
+        .headers()
+        .iter()
+        .find(|h| {
+            h.field
+                .as_str()
+                .as_str()
+                .eq_ignore_ascii_case("x-request-id")
+        })
+        .map(|h| h.value.as_str())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map_or_else(crate::random::request_id, str::to_owned)
 }
 
 impl App {
@@ -86,48 +123,132 @@ impl App {
                 &config.allowed_cors_origins,
                 &config.additional_cors_headers,
             ),
+            readiness: Readiness::new(&config),
             keys,
             config,
         }
     }
 
-    /// Handles one request and writes its access log line.
+    /// Handles one request, counts it and writes its access log line.
     pub fn handle(&self, request: tiny_http::Request) {
         let started = Instant::now();
         let method = request.method().as_str().to_owned();
         let target = request.url().to_owned();
+        let mut ex = Exchange {
+            request_id: request_id_of(&request),
+            route: RouteKind::Local,
+            session: "none",
+            bytes: 0,
+        };
         let status = match route::origin_form(&target) {
-            None => self.answer_error(
+            None => self.fail(
                 request,
                 &method,
                 &target,
                 Error::BadRequest("request target must be a path".into()),
+                &mut ex,
             ),
             Some(_) if method == "OPTIONS" && is_preflight(&request) => {
                 self.answer_preflight(request, &target)
             }
             Some(t) => match route::classify(t, &method, self.config.jwt) {
-                Route::Jwks => self.serve_jwks(request),
-                Route::ProxyOwn => self.answer_error(request, &method, &target, Error::NotFound),
-                Route::Ory(path) => self.forward(request, &method, &target, Dest::Ory, &path),
+                Route::Jwks => {
+                    let jwks = self.keys.as_ref().map(KeySet::jwks_json).unwrap_or(b"");
+                    self.serve_own(request, 200, "application/json", jwks, &mut ex)
+                }
+                Route::Alive => self.serve_read_only(request, &method, &target, &mut ex, |_| {
+                    (200, "application/json", br#"{"status":"ok"}"#.to_vec())
+                }),
+                Route::Ready => self.serve_read_only(request, &method, &target, &mut ex, |app| {
+                    let report = app.readiness.check();
+                    (
+                        report.status(),
+                        "application/json",
+                        report.json().into_bytes(),
+                    )
+                }),
+                Route::Metrics if self.config.metrics => {
+                    self.serve_read_only(request, &method, &target, &mut ex, |_| {
+                        (200, metrics::CONTENT_TYPE, metrics::render().into_bytes())
+                    })
+                }
+                Route::Metrics | Route::ProxyOwn => {
+                    self.fail(request, &method, &target, Error::NotFound, &mut ex)
+                }
+                Route::Ory(path) => {
+                    ex.route = RouteKind::Ory;
+                    self.forward(request, &method, &target, Dest::Ory, &path, &mut ex)
+                }
                 Route::Upstream(path) => {
-                    self.forward(request, &method, &target, Dest::Upstream, path)
+                    ex.route = RouteKind::Upstream;
+                    self.forward(request, &method, &target, Dest::Upstream, path, &mut ex)
                 }
             },
         };
-        logger::access(&method, &target, status, started.elapsed());
+        let elapsed = started.elapsed();
+        metrics::request_finished(ex.route, status, elapsed);
+        logger::access(&logger::Access {
+            method: &method,
+            target: &target,
+            status,
+            elapsed,
+            bytes: ex.bytes,
+            route: ex.route.as_str(),
+            session: ex.session,
+            request_id: &ex.request_id,
+        });
     }
 
-    fn serve_jwks(&self, request: tiny_http::Request) -> u16 {
-        let jwks = self.keys.as_ref().map(KeySet::jwks_json).unwrap_or(b"");
+    /// Answers a `GET`/`HEAD`-only endpoint of the proxy's own (405 for other methods).
+    fn serve_read_only(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        ex: &mut Exchange,
+        answer: impl FnOnce(&App) -> (u16, &'static str, Vec<u8>),
+    ) -> u16 {
+        if method != "GET" && method != "HEAD" {
+            let error = Error::MethodNotAllowed { allow: "GET, HEAD" };
+            return self.fail(request, method, target, error, ex);
+        }
+        let (status, content_type, body) = answer(self);
+        self.serve_own(request, status, content_type, &body, ex)
+    }
+
+    /// Writes one of the proxy's own answers (never cached by intermediaries).
+    fn serve_own(
+        &self,
+        request: tiny_http::Request,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+        ex: &mut Exchange,
+    ) -> u16 {
         let cors = self.cors_headers(&request, false);
         let mut headers = vec![
-            ("Content-Type", "application/json"),
+            ("Content-Type", content_type),
             ("Cache-Control", "no-cache"),
         ];
         headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
-        let _ = response::write(request, 200, &headers, Body::Bytes(jwks));
-        200
+        if let Ok(w) = response::write(request, status, &headers, Body::Bytes(body)) {
+            ex.bytes = w.body_bytes;
+        }
+        status
+    }
+
+    /// [`App::answer_error`], recording the bytes written.
+    fn fail(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        error: Error,
+        ex: &mut Exchange,
+    ) -> u16 {
+        let (status, bytes) = self.answer_error_counted(request, method, target, error);
+        ex.bytes = bytes;
+        status
     }
 
     /// Answers a CORS preflight itself: 204, with the grant when the origin is allowed.
@@ -184,6 +305,17 @@ impl App {
         target: &str,
         error: Error,
     ) -> u16 {
+        self.answer_error_counted(request, method, target, error).0
+    }
+
+    /// [`App::answer_error`], returning the status and the body bytes written.
+    fn answer_error_counted(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        error: Error,
+    ) -> (u16, u64) {
         let status = error.status();
         let path = target.split('?').next().unwrap_or(target);
         logger::error(&format!("{method} {path}: {status} {error}"));
@@ -193,8 +325,9 @@ impl App {
         let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
         headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
         headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
-        let _ = response::write(request, status, &headers, Body::Bytes(body.as_bytes()));
-        status
+        let bytes = response::write(request, status, &headers, Body::Bytes(body.as_bytes()))
+            .map_or(0, |w| w.body_bytes);
+        (status, bytes)
     }
 
     fn forward(
@@ -204,11 +337,12 @@ impl App {
         target: &str,
         dest: Dest,
         path: &str,
+        ex: &mut Exchange,
     ) -> u16 {
         let lookup = if dest == Dest::Upstream && self.config.jwt {
-            match self.session_of(&request) {
+            match self.session_of(&request, ex) {
                 Ok(l) => l,
-                Err(e) => return self.answer_error(request, method, target, e),
+                Err(e) => return self.fail(request, method, target, e, ex),
             }
         } else {
             None
@@ -216,15 +350,21 @@ impl App {
         let authorization = match lookup.as_ref() {
             Some(fetched) => match self.authorization_for(&fetched.cached) {
                 Ok(t) => t,
-                Err(e) => return self.answer_error(request, method, target, e),
+                Err(e) => return self.fail(request, method, target, e, ex),
             },
             None => None,
         };
-        let outgoing =
-            match self.build_request(&request, method, dest, path, authorization.as_deref()) {
-                Ok(o) => o,
-                Err(e) => return self.answer_error(request, method, target, e),
-            };
+        let outgoing = match self.build_request(
+            &request,
+            method,
+            dest,
+            path,
+            authorization.as_deref(),
+            &ex.request_id,
+        ) {
+            Ok(o) => o,
+            Err(e) => return self.fail(request, method, target, e, ex),
+        };
         let result = send(&self.agent, outgoing, &mut request);
         if dest == Dest::Ory && is_logout(path) {
             // After Ory has seen the logout and before the client sees the answer, so the
@@ -235,7 +375,7 @@ impl App {
             Ok(r) => r,
             Err(e) => {
                 let error = map_send_error(dest, e);
-                return self.answer_error(request, method, target, error);
+                return self.fail(request, method, target, error, ex);
             }
         };
         let status = upstream_response.status().as_u16();
@@ -325,7 +465,7 @@ impl App {
                 .read_to_end(&mut buffered);
             if let Err(e) = read {
                 let error = map_send_error(dest, SendError::Run(ureq::Error::Io(e)));
-                return self.answer_error(request, method, target, error);
+                return self.fail(request, method, target, error, ex);
             }
             if buffered.len() as u64 <= rewrite::MAX_REWRITE_BODY {
                 rewritten = Some(self.rewriter.body(&buffered).unwrap_or(buffered));
@@ -341,7 +481,11 @@ impl App {
                 length,
             },
         };
-        if let Err(e) = response::write(request, status, &out, body) {
+        let written = response::write(request, status, &out, body);
+        if let Ok(w) = &written {
+            ex.bytes = w.body_bytes;
+        }
+        if let Err(e) = written {
             if e.kind() != io::ErrorKind::BrokenPipe && e.kind() != io::ErrorKind::ConnectionReset {
                 logger::error(&format!(
                     "{method} {}: response body interrupted: {e}",
@@ -354,21 +498,33 @@ impl App {
 
     /// Looks up the session when the request carries credentials (`None` when it does not),
     /// through the session cache when it is on.
-    fn session_of(&self, request: &tiny_http::Request) -> Result<Option<Fetched>, Error> {
-        let creds = credentials_of(request);
+    fn session_of(
+        &self,
+        request: &tiny_http::Request,
+        ex: &mut Exchange,
+    ) -> Result<Option<Fetched>, Error> {
+        let mut creds = credentials_of(request);
         if !creds.present() {
             return Ok(None);
         }
+        creds.request_id = Some(&ex.request_id);
         let started = Instant::now();
         let mut asked = false;
         let mut lookup = || {
             asked = true;
-            session::lookup(
+            let result = session::lookup(
                 &self.agent,
                 &self.whoami_url,
                 &self.config.sdk.authority,
                 &creds,
-            )
+            );
+            metrics::whoami(match &result {
+                Ok(l) if matches!(l.session, Session::Active(_)) => WhoamiOutcome::Active,
+                Ok(_) => WhoamiOutcome::Anonymous,
+                Err(Error::RateLimited { .. }) => WhoamiOutcome::RateLimited,
+                Err(_) => WhoamiOutcome::Error,
+            });
+            result
         };
         let fetched = match &self.sessions {
             Some(cache) => cache.get_or_lookup(&creds, lookup),
@@ -376,6 +532,19 @@ impl App {
                 cached: Arc::new(Cached::new(l.session)),
                 set_cookies: l.set_cookies,
             }),
+        };
+        if self.sessions.is_some() {
+            if asked {
+                metrics::cache_miss();
+            } else {
+                metrics::cache_hit();
+            }
+        }
+        ex.session = match &fetched {
+            Ok(f) if matches!(f.cached.session, Session::Active(_)) => "active",
+            Ok(_) => "anonymous",
+            Err(Error::RateLimited { .. }) => "rate_limited",
+            Err(_) => "error",
         };
         logger::debug(|| {
             let outcome = match &fetched {
@@ -412,11 +581,20 @@ impl App {
         };
         let now = crate::timefmt::unix_now();
         let ttl = self.config.jwt_ttl_secs;
-        let mint = |now| self.mint(active, now);
+        let minted = std::cell::Cell::new(false);
+        let mint = |now| {
+            minted.set(true);
+            self.mint(active, now)
+        };
         let header = match &self.sessions {
             Some(_) => cached.token_header(now, ttl, mint)?,
             None => self.tokens.token_header(&active.json, now, ttl, mint)?,
         };
+        if minted.get() {
+            metrics::token_minted();
+        } else {
+            metrics::token_reused();
+        }
         Ok(Some(header))
     }
 
@@ -443,6 +621,7 @@ impl App {
         dest: Dest,
         path: &str,
         authorization: Option<&str>,
+        request_id: &str,
     ) -> Result<Outgoing, Error> {
         let cfg = &self.config;
         let base = match dest {
@@ -475,6 +654,9 @@ impl App {
             if dest == Dest::Ory && name.eq_ignore_ascii_case("accept-encoding") {
                 continue;
             }
+            if name.eq_ignore_ascii_case("x-request-id") {
+                continue; // replaced below by the id the access log uses
+            }
             builder = builder.header(name, value);
         }
         let forwarded_host = client_host.unwrap_or(&cfg.public.authority);
@@ -487,7 +669,8 @@ impl App {
             .header("host", host)
             .header("x-forwarded-for", headers::client_ip(request.remote_addr()))
             .header("x-forwarded-proto", cfg.public.scheme)
-            .header("x-forwarded-host", forwarded_host);
+            .header("x-forwarded-host", forwarded_host)
+            .header("x-request-id", request_id);
         match dest {
             Dest::Ory => {
                 builder = builder

@@ -9,6 +9,12 @@
 pub enum Route<'a> {
     /// `GET`/`HEAD /.ory/jwks.json` or `/.ory/proxy/jwks.json`: served from memory.
     Jwks,
+    /// `/.ory/proxy/health/alive`: liveness, answered while the process serves.
+    Alive,
+    /// `/.ory/proxy/health/ready`: readiness, whether Ory and the upstream answer.
+    Ready,
+    /// `/.ory/proxy/metrics`: Prometheus metrics (404 unless `--metrics`).
+    Metrics,
     /// Another path under `/.ory/proxy/`: the proxy's own namespace, never forwarded.
     ProxyOwn,
     /// To Ory; the path and query with `/.ory` removed (always starts with `/`).
@@ -51,10 +57,14 @@ pub fn classify<'a>(target: &'a str, method: &str, jwt: bool) -> Route<'a> {
         _ => return Route::Upstream(target),
     };
     if rest == "/proxy" || rest.starts_with("/proxy/") {
-        return if jwt && rest == "/proxy/jwks.json" && is_read(method) {
-            Route::Jwks
-        } else {
-            Route::ProxyOwn
+        // Methods are checked by the handlers (405), except for the JWKS, whose other methods
+        // fall through to 404 like any path the proxy does not serve.
+        return match &rest[6..] {
+            "/jwks.json" if jwt && is_read(method) => Route::Jwks,
+            "/health/alive" => Route::Alive,
+            "/health/ready" => Route::Ready,
+            "/metrics" => Route::Metrics,
+            _ => Route::ProxyOwn,
         };
     }
     if jwt && rest == "/jwks.json" && is_read(method) {
@@ -122,6 +132,20 @@ mod tests {
             Route::ProxyOwn
         );
         assert_eq!(classify("/.ory/proxy/other", "GET", true), Route::ProxyOwn);
+        assert_eq!(
+            classify("/.ory/proxy/health/alive", "GET", false),
+            Route::Alive
+        );
+        assert_eq!(
+            classify("/.ory/proxy/health/ready?x=1", "HEAD", true),
+            Route::Ready
+        );
+        assert_eq!(classify("/.ory/proxy/metrics", "GET", true), Route::Metrics);
+        assert_eq!(
+            classify("/.ory/proxy/health/alive/x", "GET", true),
+            Route::ProxyOwn
+        );
+        assert_eq!(classify("/.ory/proxy/health", "GET", true), Route::ProxyOwn);
         assert_eq!(classify("/.ory/proxy", "GET", true), Route::ProxyOwn);
         assert_eq!(
             classify("/.ory/proxyx", "GET", true),

@@ -14,35 +14,100 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-/// Binds, prints the banner and serves until the process ends.
-pub fn run(mut config: Config) -> io::Result<()> {
-    logger::init(config.quiet, config.debug);
+/// Loads the keys, binds, prints the banner and serves until the process ends.
+pub fn run(config: Config) -> io::Result<()> {
+    logger::init(config.quiet, config.debug, config.log_format);
+    // Keys first: a bad key file must stop the start before the port is taken.
+    let keys = load_keys(&config)?;
     let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
         .parse()
         .or_else(|_| format!("[{}]:{}", config.bind, config.port).parse())
         .map_err(|_| io::Error::other(format!("invalid listen address '{}'", config.bind)))?;
     let listener = TcpListener::bind(addr)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    serve_with_keys(listener, config, keys)
+}
+
+/// Serves on an already bound listener until the process ends (the playground binds first to
+/// learn its port).
+pub fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
+    logger::init(config.quiet, config.debug, config.log_format);
+    let keys = load_keys(&config)?;
+    serve_with_keys(listener, config, keys)
+}
+
+/// The signing keys and what to say about them once the banner is out.
+struct Keys {
+    set: Option<KeySet>,
+    /// Log lines (`true` for a warning) written after the banner, whose first line is fixed.
+    notes: Vec<(bool, String)>,
+}
+
+/// The signing keys: the `--jwks-file` set, or a fresh key; none under `--no-jwt`.
+fn load_keys(config: &Config) -> io::Result<Keys> {
+    if !config.jwt {
+        return Ok(Keys {
+            set: None,
+            notes: Vec::new(),
+        });
+    }
+    let Some(path) = &config.jwks_file else {
+        return Ok(Keys {
+            set: Some(KeySet::generate()?),
+            notes: Vec::new(),
+        });
+    };
+    let keys = crate::keyfile::load(path).map_err(io::Error::other)?;
+    let mut notes = Vec::new();
+    if crate::keyfile::readable_by_others(path) {
+        notes.push((
+            true,
+            format!(
+                "key file '{}' is readable by other users; consider chmod 600",
+                path.display()
+            ),
+        ));
+    }
+    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    notes.push((
+        false,
+        format!(
+            "signing with key '{}' from '{}'; published: {}",
+            kids[0],
+            path.display(),
+            kids.join(", ")
+        ),
+    ));
+    Ok(Keys {
+        set: Some(KeySet::new(keys)),
+        notes,
+    })
+}
+
+fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io::Result<()> {
+    crate::metrics::init();
     let bound = listener.local_addr()?;
     if let Err(e) = crate::sys::set_listener_nodelay(&listener) {
         logger::error(&format!("cannot set TCP_NODELAY on the listener: {e}"));
     }
     config.set_bound_port(bound.port());
 
-    let keys = if config.jwt {
-        Some(KeySet::generate()?)
-    } else {
-        None
-    };
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| io::Error::other(format!("cannot start server: {e}")))?;
 
     eprintln_banner(&config, bound);
+    for (warning, note) in &keys.notes {
+        if *warning {
+            logger::warn(note);
+        } else {
+            logger::info(note);
+        }
+    }
     if config.open {
         open_browser(&config.public.origin);
     }
 
-    let app = Arc::new(App::new(config, keys));
+    let app = Arc::new(App::new(config, keys.set));
     let pool = threadpool::Builder::new()
         .num_threads(app.config.workers)
         .thread_name("ory-proxy-worker".into())
@@ -56,13 +121,24 @@ pub fn run(mut config: Config) -> io::Result<()> {
             }
         };
         if pool.queued_count() >= app.config.max_queue {
+            let started = std::time::Instant::now();
             let method = request.method().as_str().to_owned();
             let target = request.url().to_owned();
-            app.answer_error(request, &method, &target, Error::Overloaded);
+            let status = app.answer_error(request, &method, &target, Error::Overloaded);
+            crate::metrics::request_rejected();
+            crate::metrics::request_finished(
+                crate::metrics::RouteKind::Local,
+                status,
+                started.elapsed(),
+            );
             continue;
         }
         let app = Arc::clone(&app);
-        pool.execute(move || app.handle(request));
+        crate::metrics::request_queued();
+        pool.execute(move || {
+            let _in_flight = crate::metrics::request_started();
+            app.handle(request)
+        });
     }
 }
 
