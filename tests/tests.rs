@@ -5,6 +5,8 @@
 mod util;
 
 mod cli;
+mod cors;
+mod rewrite;
 mod session;
 mod smoke;
 mod whoami_failures;

@@ -1,0 +1,204 @@
+//! SPEC §4 CORS: preflights answered by the proxy, allowed origins echoed with credentials,
+//! upstream CORS headers never duplicated, `--debug` explaining each decision.
+
+use crate::util::{FakeOry, ProxyProcess, Reply, Req, Upstream};
+
+fn preflight(proxy: &ProxyProcess, path: &str, origin: &str) -> crate::util::Resp {
+    Req::new("OPTIONS", &proxy.url(path))
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "PUT")
+        .header(
+            "Access-Control-Request-Headers",
+            "content-type, x-csrf-token, x-custom",
+        )
+        .send()
+}
+
+#[test]
+fn preflights_are_answered_by_the_proxy() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &[
+            "--allowed-cors-origins",
+            "https://*.example.org,https://admin.example.net:8443",
+            "--additional-cors-headers",
+            "X-Custom",
+            "--debug",
+        ],
+    );
+    let public = format!("http://{}", proxy.public_authority());
+    for (path, origin) in [
+        ("/api/items", public.as_str()),
+        ("/api/items", "https://app.example.org"),
+        ("/.ory/self-service/login", "https://admin.example.net:8443"),
+    ] {
+        let r = preflight(&proxy, path, origin);
+        assert_eq!(r.status, 204, "{path} {origin}");
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+        assert_eq!(r.header("access-control-allow-methods"), Some("PUT"));
+        let allowed = r
+            .header("access-control-allow-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        for h in [
+            "content-type",
+            "x-csrf-token",
+            "x-session-token",
+            "x-custom",
+        ] {
+            assert!(allowed.contains(h), "{h} not in {allowed}");
+        }
+        assert!(r.header("vary").is_some_and(|v| v.contains("Origin")));
+        assert!(r.body.is_empty());
+    }
+    for origin in [
+        "https://evil.example",
+        "https://example.org",
+        "https://a.b.example.org",
+        "http://app.example.org",
+        "https://admin.example.net",
+        "null",
+    ] {
+        let r = preflight(&proxy, "/api/items", origin);
+        assert_eq!(r.status, 204, "{origin}");
+        assert_eq!(r.header("access-control-allow-origin"), None, "{origin}");
+        assert_eq!(
+            r.header("access-control-allow-credentials"),
+            None,
+            "{origin}"
+        );
+    }
+    assert_eq!(
+        upstream.request_count(),
+        0,
+        "preflights never reach the upstream"
+    );
+    assert!(ory.forwarded_requests().is_empty(), "nor Ory");
+    proxy.wait_for_log(|l| {
+        l.contains("cors: preflight PUT /api/items")
+            && l.contains(
+                "https://app.example.org allowed by --allowed-cors-origins https://*.example.org",
+            )
+    });
+    proxy.wait_for_log(|l| {
+        l.contains("cors: preflight") && l.contains("https://evil.example denied")
+    });
+
+    // A plain OPTIONS (no Access-Control-Request-Method) is the application's.
+    let r = Req::new("OPTIONS", &proxy.url("/api/items"))
+        .header("Origin", "https://evil.example")
+        .send();
+    assert_eq!(r.status, 200);
+    assert_eq!(upstream.request_count(), 1);
+}
+
+#[test]
+fn actual_requests_echo_allowed_origins_and_drop_upstream_cors() {
+    let ory = FakeOry::start();
+    ory.set_hook(|r| {
+        (r.path() == "/cors").then(|| {
+            Reply::new(200)
+                .header("Access-Control-Allow-Origin", "*")
+                .header("Vary", "Accept-Encoding")
+                .into()
+        })
+    });
+    let upstream = Upstream::with(|_| {
+        Some(
+            Reply::new(200)
+                .header("Access-Control-Allow-Origin", "https://whatever.example")
+                .header("Access-Control-Allow-Credentials", "true")
+                .header("Access-Control-Expose-Headers", "X-Total")
+                .header("Vary", "origin")
+                .body("{}")
+                .into(),
+        )
+    });
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &["--allowed-cors-origins", "https://*.example.org", "--debug"],
+    );
+
+    let r = Req::get(&proxy.url("/data"))
+        .header("Origin", "https://app.example.org")
+        .send();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header_all("access-control-allow-origin"),
+        ["https://app.example.org"]
+    );
+    assert_eq!(r.header_all("access-control-allow-credentials"), ["true"]);
+    assert_eq!(r.header("access-control-expose-headers"), Some("X-Total"));
+    // The upstream already varies on Origin: not repeated.
+    assert_eq!(r.header_all("vary"), ["origin"]);
+    // The upstream saw the Origin header untouched.
+    assert_eq!(
+        upstream.last_request().header("origin"),
+        Some("https://app.example.org")
+    );
+
+    // A denied origin gets no CORS grant at all, not even the upstream's.
+    let r = Req::get(&proxy.url("/data"))
+        .header("Origin", "https://evil.example")
+        .send();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+    proxy.wait_for_log(|l| l.contains("cors: GET /data: origin https://evil.example denied"));
+
+    // Ory's answers get the same treatment, and Vary: Origin is added beside Ory's Vary.
+    let public = format!("http://{}", proxy.public_authority());
+    let r = Req::get(&proxy.url("/.ory/cors"))
+        .header("Origin", &public)
+        .send();
+    assert_eq!(
+        r.header_all("access-control-allow-origin"),
+        [public.as_str()]
+    );
+    assert_eq!(r.header_all("vary"), ["Accept-Encoding", "Origin"]);
+
+    // The proxy's own answers (JWKS, errors) carry the grant too.
+    let r = Req::get(&proxy.url("/.ory/jwks.json"))
+        .header("Origin", "https://app.example.org")
+        .send();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example.org")
+    );
+    let r = Req::get(&proxy.url("/.ory/proxy/nothing"))
+        .header("Origin", "https://app.example.org")
+        .send();
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example.org")
+    );
+    // Without an Origin header: no grant, but caches are told the answer varies.
+    let r = Req::get(&proxy.url("/.ory/cors")).send();
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    assert_eq!(r.header_all("vary"), ["Accept-Encoding", "Origin"]);
+}
+
+#[test]
+fn bad_cors_patterns_are_usage_errors() {
+    for pattern in ["example.org", "https://example.org/app", "ftp://x.org"] {
+        let out = crate::util::run_cli(
+            &[
+                "http://127.0.0.1:1",
+                "--sdk-url",
+                "http://127.0.0.1:2",
+                "--allowed-cors-origins",
+                pattern,
+            ],
+            &[],
+        );
+        assert_eq!(out.code, Some(2), "{pattern}: {}", out.stderr);
+        assert!(out.stderr.contains(pattern), "{}", out.stderr);
+    }
+}
