@@ -6,6 +6,7 @@ mod util;
 
 mod cli;
 mod cors;
+mod login;
 mod rewrite;
 mod session;
 mod smoke;
