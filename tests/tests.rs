@@ -6,7 +6,11 @@ mod util;
 
 mod cli;
 mod cors;
+mod health;
+mod keys;
 mod login;
+mod logs;
+mod metrics;
 mod rewrite;
 mod session;
 mod smoke;

@@ -7,13 +7,15 @@
 //! - [`proxy`]: starts the real `ory-proxy` binary on a free loopback port and kills it on drop,
 //!   or runs it to completion for command-line tests;
 //! - [`client`]: a plain HTTP client (no redirects, no proxy) and raw-TCP helpers;
-//! - [`jwt`]: verifies a token with the JWKS the proxy serves.
+//! - [`jwt`]: verifies a token with the JWKS the proxy serves;
+//! - [`files`]: a temporary directory removed on drop (key files, nginx configurations).
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //! Not every test module uses every helper.
 #![allow(dead_code)]
 
 pub mod client;
+pub mod files;
 pub mod jwt;
 pub mod ory;
 pub mod ory_flows;

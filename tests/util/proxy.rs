@@ -158,9 +158,7 @@ impl ProxyProcess {
                 );
             }
         };
-        let addr = first
-            .strip_prefix("ory-proxy listening on ")
-            .and_then(|a| a.trim().parse().ok())
+        let addr = listening_addr(&first)
             .unwrap_or_else(|| panic!("unexpected first stderr line: {first:?}"));
         process.addr = addr;
         process
@@ -236,6 +234,21 @@ impl Drop for ProxyProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address in the first stderr line: `ory-proxy listening on ADDR`, or under
+/// `--log-format json` a JSON object whose `msg` is that text.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let text = if line.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        v["msg"].as_str()?.to_owned()
+    } else {
+        line.to_owned()
+    };
+    text.strip_prefix("ory-proxy listening on ")?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A port that was free a moment ago.

@@ -1,0 +1,132 @@
+//! `/.ory/proxy/metrics`: 404 without `--metrics`; with it, Prometheus text whose counters move
+//! with traffic.
+
+use crate::util::{FakeOry, ProxyProcess, Req, Upstream, Whoami};
+
+/// Every sample of a metrics page: `name{labels}` → value.
+fn samples(page: &str) -> std::collections::HashMap<String, f64> {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("sample line");
+            let value = value.parse().unwrap_or_else(|_| panic!("value of {l}"));
+            (series.to_owned(), value)
+        })
+        .collect()
+}
+
+fn scrape(proxy: &ProxyProcess) -> std::collections::HashMap<String, f64> {
+    let r = Req::get(&proxy.url("/.ory/proxy/metrics")).send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let page = r.text();
+    for line in page.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let kind = line.rsplit(' ').next().unwrap();
+        assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+    }
+    samples(&page)
+}
+
+fn get(m: &std::collections::HashMap<String, f64>, series: &str) -> f64 {
+    *m.get(series)
+        .unwrap_or_else(|| panic!("{series} missing from {m:#?}"))
+}
+
+#[test]
+fn metrics_are_off_by_default() {
+    let (ory, upstream) = (FakeOry::start(), Upstream::start());
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    Req::get(&proxy.url("/.ory/proxy/metrics"))
+        .send()
+        .assert_proxy_error(404);
+    assert_eq!(upstream.request_count() + ory.requests().len(), 0);
+}
+
+#[test]
+fn counters_move_with_traffic() {
+    let (ory, upstream) = (FakeOry::start(), Upstream::start());
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--metrics"]);
+    let before = scrape(&proxy);
+    let session = ory.create_session("metrics@example.org");
+
+    // Upstream: one anonymous, two signed in (the second from the cache, with a reused token).
+    for cookie in [None, Some(session.cookie()), Some(session.cookie())] {
+        let mut req = Req::get(&proxy.url("/app"));
+        if let Some(c) = &cookie {
+            req = req.header("Cookie", c);
+        }
+        assert_eq!(req.send().status, 200);
+    }
+    // Ory: a path the fake does not know (4xx from Ory).
+    assert_eq!(Req::get(&proxy.url("/.ory/nope")).send().status, 404);
+    // Local: a path of the proxy's own that does not exist.
+    assert_eq!(Req::get(&proxy.url("/.ory/proxy/nope")).send().status, 404);
+    // A failing lookup: whoami answers 500 twice (one retry), the client gets 502.
+    let failing = ory.create_session("failing@example.org");
+    ory.set_whoami(Whoami::Status(500));
+    let r = Req::get(&proxy.url("/app"))
+        .header("Cookie", &failing.cookie())
+        .send();
+    assert_eq!(r.status, 502);
+
+    let after = scrape(&proxy);
+    let delta = |series: &str| get(&after, series) - get(&before, series);
+    assert_eq!(
+        delta(r#"ory_proxy_requests_total{route="upstream",class="2xx"}"#),
+        3.0
+    );
+    assert_eq!(
+        delta(r#"ory_proxy_requests_total{route="upstream",class="5xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"ory_proxy_requests_total{route="ory",class="4xx"}"#),
+        1.0
+    );
+    // The first scrape and the unknown proxy path.
+    assert_eq!(
+        delta(r#"ory_proxy_requests_total{route="local",class="2xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"ory_proxy_requests_total{route="local",class="4xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"ory_proxy_request_duration_seconds_count{route="upstream"}"#),
+        4.0
+    );
+    assert_eq!(
+        delta(r#"ory_proxy_request_duration_seconds_bucket{route="upstream",le="+Inf"}"#),
+        4.0
+    );
+    assert!(delta(r#"ory_proxy_request_duration_seconds_sum{route="upstream"}"#) > 0.0);
+    assert_eq!(
+        delta(r#"ory_proxy_whoami_calls_total{outcome="active"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"ory_proxy_whoami_calls_total{outcome="error"}"#),
+        1.0
+    );
+    assert_eq!(delta("ory_proxy_session_cache_hits_total"), 1.0);
+    assert_eq!(delta("ory_proxy_session_cache_misses_total"), 2.0);
+    assert_eq!(delta("ory_proxy_tokens_minted_total"), 1.0);
+    assert_eq!(delta("ory_proxy_tokens_reused_total"), 1.0);
+    // The scrape itself is in flight; nothing waits; no WebSockets.
+    assert_eq!(get(&after, "ory_proxy_requests_in_flight"), 1.0);
+    assert_eq!(get(&after, "ory_proxy_requests_queued"), 0.0);
+    assert_eq!(get(&after, "ory_proxy_websockets_open"), 0.0);
+    assert_eq!(
+        ory.whoami_calls(),
+        3,
+        "one active lookup, one failed lookup retried once"
+    );
+
+    // Metrics are read-only.
+    let post = Req::post(&proxy.url("/.ory/proxy/metrics")).send();
+    post.assert_proxy_error(405);
+}
