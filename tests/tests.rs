@@ -4,9 +4,11 @@
 
 mod util;
 
+mod browser;
 mod cli;
 mod cors;
 mod health;
+mod interop;
 mod keys;
 mod login;
 mod logs;

@@ -22,6 +22,7 @@ pub mod ory_flows;
 pub mod proxy;
 pub mod server;
 pub mod upstream;
+pub mod webdriver;
 
 #[allow(unused_imports)]
 pub use client::{raw_exchange, Req, Resp};

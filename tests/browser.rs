@@ -1,0 +1,172 @@
+//! A real browser signs in and out through the proxy.
+//!
+//! Headless Chromium (driven over WebDriver) opens a tiny application behind the proxy, follows
+//! its "Sign in" link to Ory's login page (the fake's, served through `/.ory/` and rewritten),
+//! fills and submits the form, and lands back on the application, which shows the email taken
+//! from the token the proxy minted, verified with the proxy's JWKS. Then it signs out (a
+//! same-origin `fetch` for the logout URL, then a navigation to it) and is anonymous again.
+
+use crate::util::proxy::{bearer_of, free_port};
+use crate::util::webdriver::Browser;
+use crate::util::{jwt, FakeOry, ProxyProcess, Recorded, Reply, Upstream};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+/// What the application saw, for the assertions.
+#[derive(Default)]
+struct Seen {
+    /// JWKS of the proxy, installed once the proxy runs.
+    jwks: Option<Value>,
+    /// Emails of verified tokens, in order of requests to `/`.
+    signed_in_as: Vec<String>,
+    /// Requests to `/` without a token.
+    anonymous: usize,
+}
+
+fn page(title: &str, body: &str) -> Reply {
+    Reply::new(200)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><title>{title}</title></head><body>{body}</body></html>"
+        ))
+}
+
+/// The application: `/` shows who is signed in (from the verified token) with a sign-out
+/// button, or a sign-in link.
+fn app(req: &Recorded, seen: &Mutex<Seen>, public: &str) -> Reply {
+    if req.path() != "/" {
+        return Reply::new(404).body("not found");
+    }
+    let Some(token) = bearer_of(req) else {
+        seen.lock().unwrap().anonymous += 1;
+        let return_to = format!("{public}/").replace(':', "%3A").replace('/', "%2F");
+        return page(
+            "Welcome",
+            &format!(
+                "<p id=\"anon\">Not signed in.</p>\
+                 <a id=\"signin\" href=\"/.ory/self-service/login/browser?return_to={return_to}\">Sign in</a>"
+            ),
+        );
+    };
+    let jwks = seen.lock().unwrap().jwks.clone();
+    let verified = std::panic::catch_unwind(|| {
+        jwt::verify_with_jwks(jwks.as_ref().expect("jwks installed"), &token)
+    });
+    let claims = match verified {
+        Ok(v) => v.claims,
+        Err(_) => return page("Error", "<p id=\"error\">the token did not verify</p>"),
+    };
+    let email = claims["session"]["identity"]["traits"]["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    seen.lock().unwrap().signed_in_as.push(email.clone());
+    let script = format!(
+        "<script>document.getElementById('signout').addEventListener('click', async () => {{\
+           const r = await fetch('/.ory/self-service/logout/browser', \
+             {{headers: {{Accept: 'application/json'}}, credentials: 'same-origin'}});\
+           const j = await r.json();\
+           window.location.href = j.logout_url + '&return_to=' + encodeURIComponent('{public}/');\
+         }});</script>"
+    );
+    page(
+        "Dashboard",
+        &format!(
+            "<p>Signed in as <span id=\"who\">{email}</span> (subject {sub}).</p>\
+             <button id=\"signout\" type=\"button\">Sign out</button>{script}",
+            sub = claims["sub"].as_str().unwrap_or_default()
+        ),
+    )
+}
+
+#[test]
+fn a_real_browser_signs_in_and_out_through_the_proxy() {
+    let Some(browser) = Browser::start() else {
+        eprintln!(
+            "\n\n*** SKIPPED browser test: chromium and chromedriver are not installed \
+             (apt-get install chromium chromium-driver; .ci/run does) ***\n"
+        );
+        return;
+    };
+    let ory = FakeOry::start();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let (s, p) = (Arc::clone(&seen), public.clone());
+    let upstream = Upstream::with(move |req| Some(app(req, &s, &p).into()));
+    let port_arg = port.to_string();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[&public, "--port", &port_arg]);
+    seen.lock().unwrap().jwks = Some(jwt::fetch_jwks(&proxy));
+
+    // The application, anonymous.
+    browser.goto(&format!("{public}/"));
+    let signin = browser.wait_for("#signin");
+    browser.click(&signin);
+
+    // Ory's login page, on the public origin.
+    let identifier = browser.wait_for("input[name=identifier]");
+    let login_url = browser.url();
+    assert!(
+        login_url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
+        "the login page is not on the public origin: {login_url}"
+    );
+    assert!(
+        !browser.source().contains(&ory.url()),
+        "the SDK origin leaked into the page"
+    );
+    let csrf_cookie = browser
+        .cookies()
+        .into_iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("csrf_token_"))
+        })
+        .expect("the browser holds the CSRF cookie");
+    assert_eq!(csrf_cookie["secure"], false, "{csrf_cookie}");
+    browser.type_into(&identifier, "alice@example.org");
+    let password = browser.wait_for("input[name=password]");
+    browser.type_into(&password, "correct horse");
+    let submit = browser.wait_for("button[type=submit]");
+    browser.click(&submit);
+
+    // Back on the application, signed in.
+    let who = browser.wait_for("#who");
+    assert_eq!(browser.text(&who), "alice@example.org");
+    assert_eq!(browser.url(), format!("{public}/"));
+    let session_cookie = browser
+        .cookies()
+        .into_iter()
+        .find(|c| c["name"] == "ory_kratos_session")
+        .expect("the browser holds the session cookie");
+    assert_eq!(session_cookie["domain"], "127.0.0.1", "{session_cookie}");
+    assert_eq!(session_cookie["httpOnly"], true, "{session_cookie}");
+    assert_eq!(
+        seen.lock().unwrap().signed_in_as,
+        ["alice@example.org"],
+        "the application verified exactly one signed-in request"
+    );
+
+    // Sign out: back on the application, anonymous, without a session cookie.
+    let signout = browser.wait_for("#signout");
+    browser.click(&signout);
+    browser.wait_for("#anon");
+    assert_eq!(browser.url(), format!("{public}/"));
+    assert!(
+        !browser
+            .cookies()
+            .iter()
+            .any(|c| c["name"] == "ory_kratos_session"),
+        "the session cookie survived the logout"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.anonymous, 2,
+        "anonymous before sign-in and after sign-out"
+    );
+    eprintln!(
+        "browser test: signed in as {:?} via {login_url}, signed out; proxy log:\n{}",
+        seen.signed_in_as,
+        proxy.stderr()
+    );
+}
