@@ -4,9 +4,12 @@
 
 mod util;
 
+mod bodies;
 mod browser;
 mod cli;
 mod cors;
+mod errors;
+mod forwarding;
 mod health;
 mod interop;
 mod keys;
@@ -14,6 +17,7 @@ mod login;
 mod logs;
 mod metrics;
 mod rewrite;
+mod routing;
 mod session;
 mod smoke;
 mod whoami_failures;

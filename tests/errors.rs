@@ -1,0 +1,130 @@
+//! The proxy's own answers when something breaks (SPEC §4 last bullet): JSON in Ory's error
+//! shape, one stderr line each, and a proxy that keeps serving afterwards.
+
+use crate::util::client::{get, raw_exchange, RawResponse};
+use crate::util::upstream::dead_url;
+use crate::util::{Action, FakeOry, ProxyProcess, Reply, Req, Upstream};
+use std::time::Duration;
+
+#[test]
+fn dead_upstream_is_a_json_502_with_a_log_line() {
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start(&dead_url(), &ory.url(), &[]);
+    let r = get(&proxy.url("/app/page?secret=1"), &[]);
+    let message = r.assert_proxy_error(502);
+    assert!(message.contains("upstream"), "{message}");
+    let v = r.json();
+    assert_eq!(v["error"]["status"], "Bad Gateway");
+    assert!(
+        r.text()
+            .starts_with(r#"{"error":{"code":502,"status":"Bad Gateway","message":"#),
+        "Ory's field order: {}",
+        r.text()
+    );
+    let line = proxy.wait_for_log(|l| l.contains("ERROR") && l.contains("/app/page"));
+    assert!(line.contains("502") && !line.contains("secret=1"), "{line}");
+    // Ory stays reachable through the same proxy.
+    ory.set_hook(|_| Some(Reply::new(200).body("ory ok").into()));
+    assert_eq!(get(&proxy.url("/.ory/health"), &[]).text(), "ory ok");
+}
+
+#[test]
+fn dead_ory_is_a_json_502_for_ory_paths() {
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &dead_url(), &[]);
+    let r = get(&proxy.url("/.ory/self-service/login/browser"), &[]);
+    let message = r.assert_proxy_error(502);
+    assert!(message.contains("ory"), "{message}");
+    proxy.wait_for_log(|l| l.contains("ERROR") && l.contains("/.ory/self-service"));
+}
+
+#[test]
+fn upstream_closing_without_an_answer_is_502() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.set_hook(|r| (r.path() == "/close").then_some(Action::Close));
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    get(&proxy.url("/close"), &[]).assert_proxy_error(502);
+    assert_eq!(get(&proxy.url("/fine"), &[]).status, 200);
+}
+
+#[test]
+fn truncated_upstream_body_closes_the_client_connection() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(Reply::new(200).truncated(100_000, vec![b'a'; 1000]));
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    let bytes = raw_exchange(
+        proxy.addr,
+        b"GET /short HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    let r = RawResponse::parse(&bytes);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("100000"));
+    assert!(r.rest.len() < 100_000, "cannot have sent what never came");
+    proxy.wait_for_log(|l| l.contains("ERROR") && l.contains("/short"));
+    upstream.clear_hook();
+    assert_eq!(get(&proxy.url("/again"), &[]).status, 200);
+}
+
+#[test]
+fn upstream_errors_pass_through_untouched() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(
+        Reply::new(503)
+            .header("Content-Type", "text/plain")
+            .header("Retry-After", "3")
+            .body("maintenance"),
+    );
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    let r = get(&proxy.url("/"), &[]);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.text(), "maintenance");
+    assert_eq!(r.header("retry-after"), Some("3"));
+}
+
+#[test]
+fn every_request_gets_an_access_log_line() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    assert_eq!(get(&proxy.url("/logged?token=hidden"), &[]).status, 200);
+    let line = proxy.wait_for_log(|l| l.contains("GET /logged"));
+    assert!(line.contains(" 200 ") && line.contains("ms"), "{line}");
+    assert!(!line.contains("hidden"), "queries stay out of logs: {line}");
+}
+
+#[test]
+fn slow_upstream_is_waited_for() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(
+        Reply::new(200)
+            .body("late")
+            .delay(Duration::from_millis(1500)),
+    );
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    assert_eq!(get(&proxy.url("/"), &[]).text(), "late");
+}
+
+#[test]
+fn failures_do_not_leak_workers() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.set_hook(|r| (r.path() == "/close").then_some(Action::Close));
+    ory.set_whoami(crate::util::Whoami::Status(500));
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--workers", "2"]);
+    for _ in 0..10 {
+        get(&proxy.url("/close"), &[]).assert_proxy_error(502);
+        Req::get(&proxy.url("/x"))
+            .header("Cookie", "ory_kratos_session=s")
+            .send()
+            .assert_proxy_error(502);
+        let bytes = raw_exchange(proxy.addr, b"GARBAGE\r\n\r\n");
+        if !bytes.is_empty() {
+            assert!(RawResponse::parse(&bytes).status >= 400);
+        }
+    }
+    assert_eq!(get(&proxy.url("/still-serving"), &[]).status, 200);
+}

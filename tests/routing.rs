@@ -1,0 +1,136 @@
+//! Where requests go (SPEC §2): `/.ory` stripped with the target otherwise byte for byte,
+//! lookalikes to the upstream, the proxy's own `/.ory/proxy/` namespace.
+
+use crate::util::client::{get, raw_exchange, RawResponse};
+use crate::util::{Action, FakeOry, ProxyProcess, Reply, Upstream};
+
+struct Setup {
+    ory: FakeOry,
+    upstream: Upstream,
+    proxy: ProxyProcess,
+}
+
+fn setup(extra: &[&str]) -> Setup {
+    let ory = FakeOry::start();
+    // Everything but whoami answers 200, so the routing is all that matters.
+    ory.set_hook(|r| {
+        (r.path() != "/sessions/whoami").then(|| Action::Reply(Reply::new(200).body("from ory")))
+    });
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), extra);
+    Setup {
+        ory,
+        upstream,
+        proxy,
+    }
+}
+
+/// Sends a raw `GET <target>` and returns the status.
+fn raw_get(s: &Setup, target: &str) -> u16 {
+    let req = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+    RawResponse::parse(&raw_exchange(s.proxy.addr, req.as_bytes())).status
+}
+
+#[test]
+fn ory_prefix_is_stripped_and_the_rest_is_kept_byte_for_byte() {
+    let s = setup(&[]);
+    for (sent, expected) in [
+        (
+            "/.ory/self-service/login/browser?x=1&y=%2F",
+            "/self-service/login/browser?x=1&y=%2F",
+        ),
+        ("/.ory", "/"),
+        ("/.ory/", "/"),
+        ("/.ory?a=b", "/?a=b"),
+        (
+            "/.ory/a%2Fb/%2e%2e/c?q=%20+x&&",
+            "/a%2Fb/%2e%2e/c?q=%20+x&&",
+        ),
+        ("/.ory/ui/login?flow=a/b?c", "/ui/login?flow=a/b?c"),
+    ] {
+        s.ory.clear_requests();
+        assert_eq!(raw_get(&s, sent), 200, "{sent}");
+        let got = s.ory.forwarded_requests();
+        assert_eq!(got.len(), 1, "{sent}");
+        assert_eq!(got[0].target, expected, "{sent}");
+    }
+    assert_eq!(s.upstream.request_count(), 0);
+}
+
+#[test]
+fn lookalikes_and_everything_else_go_upstream_unchanged() {
+    let s = setup(&[]);
+    for target in [
+        "/.oryx",
+        "/.oryx/self-service",
+        "/x/.ory/a",
+        "/.ORY/a",
+        "/",
+        "/search?q=a%20b&x=%2F&&y",
+        "/a%2Fb/./c;p=1",
+        "/?/.ory",
+    ] {
+        s.upstream.clear_requests();
+        assert_eq!(raw_get(&s, target), 200, "{target}");
+        assert_eq!(s.upstream.last_request().target, target);
+    }
+    assert!(s.ory.forwarded_requests().is_empty());
+}
+
+#[test]
+fn methods_and_bodies_reach_ory() {
+    let s = setup(&[]);
+    let r = crate::util::Req::post(&s.proxy.url("/.ory/self-service/login?flow=1"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("identifier=a%40b&password=x")
+        .send();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "from ory");
+    let got = s.ory.last_request();
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.target, "/self-service/login?flow=1");
+    assert_eq!(got.body, b"identifier=a%40b&password=x");
+    // A POST to the JWKS path is not the proxy's: it goes to Ory.
+    let r = crate::util::Req::post(&s.proxy.url("/.ory/jwks.json"))
+        .body("x")
+        .send();
+    assert_eq!(r.text(), "from ory");
+    assert_eq!(s.ory.last_request().target, "/jwks.json");
+}
+
+#[test]
+fn proxy_namespace_is_never_forwarded() {
+    let s = setup(&[]);
+    for path in [
+        "/.ory/proxy",
+        "/.ory/proxy/",
+        "/.ory/proxy/metrics",
+        "/.ory/proxy/jwks.json/x",
+    ] {
+        let r = get(&s.proxy.url(path), &[]);
+        r.assert_proxy_error(404);
+    }
+    let r = crate::util::Req::post(&s.proxy.url("/.ory/proxy/jwks.json")).send();
+    assert!(r.status == 404 || r.status == 405, "{}", r.status);
+    assert!(s.ory.forwarded_requests().is_empty());
+    assert_eq!(s.upstream.request_count(), 0);
+}
+
+#[test]
+fn absolute_form_targets_are_routed_by_their_path() {
+    let s = setup(&[]);
+    assert_eq!(raw_get(&s, "http://app.test/page?x=1"), 200);
+    assert_eq!(s.upstream.last_request().target, "/page?x=1");
+    assert_eq!(raw_get(&s, "http://app.test/.ory/ui/login"), 200);
+    assert_eq!(s.ory.last_request().target, "/ui/login");
+}
+
+#[test]
+fn unroutable_targets_get_a_json_400() {
+    let s = setup(&[]);
+    let req = b"OPTIONS * HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n";
+    let r = RawResponse::parse(&raw_exchange(s.proxy.addr, req));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], 400);
+    assert_eq!(s.upstream.request_count(), 0);
+}
