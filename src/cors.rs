@@ -444,6 +444,27 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_origins_never_panic() {
+        let c = cors(&["https://*.example.org", "http://[::1]:3000"]);
+        let alphabet: Vec<char> = ":/[].*@?#a0\u{e9} ".chars().collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 20) as usize;
+            let tail: String = (0..len)
+                .map(|i| alphabet[((state >> (i % 50)) % alphabet.len() as u64) as usize])
+                .collect();
+            for prefix in ["", "https://", "http://[", "https://a."] {
+                let origin = format!("{prefix}{tail}");
+                let _ = c.decide(Some(&origin));
+                let _ = OriginPattern::parse(&origin);
+            }
+        }
+    }
+
+    #[test]
     fn globbing() {
         assert!(glob(b"*", b"abc"));
         assert!(glob(b"a*c", b"abbc"));

@@ -604,6 +604,43 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_input_never_panics() {
+        // A deterministic generator over an alphabet full of the characters the parsers split on.
+        let alphabet: Vec<char> = "=;,: /?#@[]\"*.-_aZ09%\u{e9}\u{1F600}\t".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let rewriters = [http(), https()];
+        let prefixes = [
+            "",
+            "https://slug.projects.oryapis.com",
+            "http://127.0.0.1:3000",
+            "//",
+            "/",
+        ];
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let tail: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let input = format!("{}{tail}", prefixes[(next() % 5) as usize]);
+            for r in &rewriters {
+                let cookie = r.set_cookie(&input);
+                let pair = input.split(';').next().unwrap_or_default();
+                assert!(cookie.starts_with(pair), "{input:?} -> {cookie:?}");
+                let _ = r.ory_location(&input);
+                let _ = r.upstream_location(&input);
+                let _ = r.body(input.as_bytes());
+            }
+            let _ = is_textual(&input);
+        }
+    }
+
+    #[test]
     fn textual_types() {
         for t in [
             "text/html; charset=utf-8",
