@@ -170,3 +170,85 @@ fn a_real_browser_signs_in_and_out_through_the_proxy() {
         proxy.stderr()
     );
 }
+
+/// A page on another origin that calls the proxied application with credentials and writes
+/// the outcome into `#result` (then adds `#done`).
+fn other_site(api: &str) -> Reply {
+    page(
+        "Other site",
+        &format!(
+            "<pre id=\"result\"></pre><script>\
+             fetch('{api}', {{method: 'PUT', credentials: 'include', \
+               headers: {{'Content-Type': 'application/json', 'X-CSRF-Token': 't'}}, body: '{{}}'}})\
+             .then(r => r.text()).then(t => 'READ ' + t, e => 'BLOCKED ' + e)\
+             .then(s => {{ document.getElementById('result').textContent = s; \
+               const d = document.createElement('p'); d.id = 'done'; document.body.appendChild(d); }});\
+             </script>"
+        ),
+    )
+}
+
+#[test]
+fn a_real_browser_enforces_the_cors_policy() {
+    let Some(browser) = Browser::start() else {
+        eprintln!(
+            "\n\n*** SKIPPED browser CORS test: chromium and chromedriver are not installed ***\n"
+        );
+        return;
+    };
+    let ory = FakeOry::start();
+    let port = free_port();
+    let api = format!("http://127.0.0.1:{port}/api/data");
+    let (a1, a2) = (api.clone(), api.clone());
+    let allowed_site = Upstream::with(move |_| Some(other_site(&a1).into()));
+    let denied_site = Upstream::with(move |_| Some(other_site(&a2).into()));
+    let upstream = Upstream::with(|req| {
+        let who = if bearer_of(req).is_some() {
+            "signed-in"
+        } else {
+            "anonymous"
+        };
+        Some(Reply::new(200).body(format!("{} {who}", req.method)).into())
+    });
+    let port_arg = port.to_string();
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &[
+            &format!("http://127.0.0.1:{port}"),
+            "--port",
+            &port_arg,
+            "--allowed-cors-origins",
+            &allowed_site.url(),
+            "--debug",
+        ],
+    );
+    // Sign the browser in on the proxy's origin.
+    let session = ory.create_session("cors@example.org");
+    browser.goto(&proxy.url("/"));
+    browser.add_cookie("ory_kratos_session", &session.token);
+
+    // An allowed origin: preflight granted, the PUT carries the cookie, the page reads the answer.
+    browser.goto(&format!("{}/", allowed_site.url()));
+    browser.wait_for("#done");
+    let result = browser.text(&browser.wait_for("#result"));
+    assert_eq!(result, "READ PUT signed-in");
+    let put = upstream.last_request();
+    assert_eq!(put.method, "PUT");
+    let token = bearer_of(&put).expect("the cross-origin call carried the session");
+    jwt::verify(&proxy, &token);
+    let calls = upstream.request_count();
+
+    // Another origin: the preflight is refused, the browser never sends the PUT.
+    browser.goto(&format!("{}/", denied_site.url()));
+    browser.wait_for("#done");
+    let result = browser.text(&browser.wait_for("#result"));
+    assert!(result.starts_with("BLOCKED"), "{result}");
+    assert_eq!(
+        upstream.request_count(),
+        calls,
+        "a refused preflight must keep the request from the application"
+    );
+    proxy.wait_for_log(|l| l.contains("cors: preflight PUT /api/data") && l.contains("denied"));
+    eprintln!("browser CORS test: allowed origin read the answer; other origin: {result}");
+}

@@ -248,6 +248,15 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Sets a cookie for the current page's origin.
+    pub fn add_cookie(&self, name: &str, value: &str) {
+        self.call(
+            "POST",
+            &self.session_path("/cookie"),
+            Some(json!({"cookie": {"name": name, "value": value, "path": "/"}})),
+        );
+    }
+
     pub fn profile_dir(&self) -> &Path {
         &self.profile
     }
