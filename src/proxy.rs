@@ -503,7 +503,8 @@ impl App {
         request: &tiny_http::Request,
         ex: &mut Exchange,
     ) -> Result<Option<Fetched>, Error> {
-        let mut creds = credentials_of(request);
+        let cookie = cookie_of(request);
+        let mut creds = credentials_of(request, cookie.as_deref());
         if !creds.present() {
             return Ok(None);
         }
@@ -566,7 +567,8 @@ impl App {
     /// Drops the cached session of a logout request's credentials.
     fn evict_session_of(&self, request: &tiny_http::Request) {
         if let Some(cache) = &self.sessions {
-            let creds = credentials_of(request);
+            let cookie = cookie_of(request);
+            let creds = credentials_of(request, cookie.as_deref());
             let evicted = cache.evict_matching(&creds);
             logger::debug(|| format!("logout: {evicted} cached session(s) dropped"));
         }
@@ -702,15 +704,39 @@ impl App {
     }
 }
 
-/// The credentials whoami needs, borrowed from the request's headers.
-fn credentials_of(request: &tiny_http::Request) -> Credentials<'_> {
-    let mut creds = Credentials::default();
+/// Every `Cookie` header of the request as one value. HTTP/1.1 clients send one, but a front
+/// end that splits cookies (as HTTP/2 allows, RFC 9113 §8.2.3) sends several, and the session
+/// cookie must not be lost because another `Cookie` header came after it.
+fn cookie_of(request: &tiny_http::Request) -> Option<Cow<'_, str>> {
+    let mut values = request
+        .headers()
+        .iter()
+        .filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case("cookie"))
+        .map(|h| h.value.as_str());
+    let first = values.next()?;
+    let mut rest = values.peekable();
+    if rest.peek().is_none() {
+        return Some(Cow::Borrowed(first));
+    }
+    let mut joined = first.to_owned();
+    for v in rest {
+        joined.push_str("; ");
+        joined.push_str(v);
+    }
+    Some(Cow::Owned(joined))
+}
+
+/// The credentials whoami needs, borrowed from the request's headers; `cookie` is
+/// [`cookie_of`] the same request.
+fn credentials_of<'a>(request: &'a tiny_http::Request, cookie: Option<&'a str>) -> Credentials<'a> {
+    let mut creds = Credentials {
+        cookie,
+        ..Credentials::default()
+    };
     for h in request.headers() {
         let name = h.field.as_str().as_str();
         let value = h.value.as_str();
-        if name.eq_ignore_ascii_case("cookie") {
-            creds.cookie = Some(value);
-        } else if name.eq_ignore_ascii_case("x-session-token") {
+        if name.eq_ignore_ascii_case("x-session-token") {
             creds.session_token = Some(value);
         } else if name.eq_ignore_ascii_case("authorization") {
             creds.authorization = Some(value);

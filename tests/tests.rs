@@ -8,6 +8,7 @@ mod bodies;
 mod browser;
 mod cli;
 mod cors;
+mod edge_cases;
 mod errors;
 mod forwarding;
 mod health;

@@ -1,0 +1,181 @@
+//! Inputs at the edges of the core contract: split cookies, odd sessions, HTTP/1.0 clients,
+//! smuggling-shaped framing, and many signed-in users at once.
+
+use crate::util::client::{get, raw_exchange, RawResponse};
+use crate::util::proxy::bearer_of;
+use crate::util::{jwt, FakeOry, ProxyProcess, Reply, Req, Upstream, Whoami};
+use serde_json::json;
+use std::time::Duration;
+
+fn setup(extra: &[&str]) -> (FakeOry, Upstream, ProxyProcess) {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), extra);
+    (ory, upstream, proxy)
+}
+
+#[test]
+fn split_cookie_headers_all_reach_the_lookup() {
+    let (ory, upstream, proxy) = setup(&[]);
+    let session = ory.create_session("split@example.org");
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nCookie: {}\r\nCookie: theme=dark\r\nConnection: close\r\n\r\n",
+        session.cookie()
+    );
+    let r = RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()));
+    assert_eq!(r.status, 200);
+    let seen = upstream.last_request();
+    let token = bearer_of(&seen).expect("signed in although a second Cookie header followed");
+    assert_eq!(
+        jwt::verify(&proxy, &token).claims["sub"],
+        session.identity_id
+    );
+    // Ory saw every cookie, in one header as RFC 9110 §5.3 allows for Cookie.
+    let w = ory.whoami_requests();
+    let sent = w[0].header_all("cookie").join("; ");
+    assert!(
+        sent.contains(&session.cookie()) && sent.contains("theme=dark"),
+        "{sent}"
+    );
+}
+
+#[test]
+fn unicode_session_survives_into_the_claim() {
+    let (ory, upstream, proxy) = setup(&[]);
+    let session = ory.create_session_with("jürgen@example.org", |s| {
+        s["identity"]["traits"]["name"] = json!({"first": "Jürgen \"J\" 🚀", "last": "\\u0000"});
+        s["identity"]["metadata_public"] = json!({"roles": ["admin", "ü"]});
+    });
+    let r = Req::get(&proxy.url("/"))
+        .header("Cookie", &session.cookie())
+        .send();
+    assert_eq!(r.status, 200);
+    let token = bearer_of(&upstream.last_request()).expect("token");
+    let claims = jwt::verify(&proxy, &token).claims;
+    assert_eq!(claims["session"], session.json());
+}
+
+#[test]
+fn oversized_whoami_body_is_a_failure() {
+    let (ory, upstream, proxy) = setup(&["--session-cache-ttl", "0"]);
+    let padding = "x".repeat(1024 * 1024 + 10);
+    let body = json!({"active": true, "identity": {"id": "i"}, "padding": padding}).to_string();
+    ory.set_whoami(Whoami::Raw(200, body));
+    let r = Req::get(&proxy.url("/"))
+        .header("X-Session-Token", "t")
+        .send();
+    r.assert_proxy_error(502);
+    assert_eq!(upstream.request_count(), 0);
+}
+
+#[test]
+fn rate_limit_without_retry_after() {
+    let (ory, upstream, proxy) = setup(&[]);
+    ory.set_hook(|r| {
+        (r.path() == "/sessions/whoami").then(|| Reply::new(429).body("slow down").into())
+    });
+    let r = Req::get(&proxy.url("/"))
+        .header("X-Session-Token", "t")
+        .send();
+    r.assert_proxy_error(429);
+    assert!(r.header("retry-after").is_none());
+    assert_eq!(upstream.request_count(), 0);
+}
+
+#[test]
+fn several_whoami_cookies_keep_their_order() {
+    let (ory, _upstream, proxy) = setup(&[]);
+    ory.set_whoami_cookies(&["first=1; Path=/", "second=2; Path=/", "third=3; Path=/"]);
+    let session = ory.create_session("order@example.org");
+    let r = Req::get(&proxy.url("/"))
+        .header("Cookie", &session.cookie())
+        .send();
+    let names: Vec<&str> = r
+        .header_all("set-cookie")
+        .into_iter()
+        .map(|c| c.split('=').next().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["first", "second", "third"]);
+}
+
+#[test]
+fn http_1_0_client_gets_a_close_delimited_stream() {
+    let (_ory, upstream, proxy) = setup(&[]);
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let pieces: Vec<Vec<u8>> = body.chunks(30_000).map(<[u8]>::to_vec).collect();
+    upstream.always(Reply::new(200).chunked(pieces, Duration::ZERO));
+    let r = RawResponse::parse(&raw_exchange(
+        proxy.addr,
+        b"GET /old HTTP/1.0\r\nHost: a\r\n\r\n",
+    ));
+    assert_eq!(r.status, 200);
+    assert!(r.header("transfer-encoding").is_none(), "{:?}", r.headers);
+    assert!(
+        r.rest == body,
+        "HTTP/1.0 body corrupted ({} bytes)",
+        r.rest.len()
+    );
+}
+
+#[test]
+fn content_length_with_chunked_is_read_as_chunked_and_sent_consistently() {
+    let (_ory, upstream, proxy) = setup(&[]);
+    let req = b"POST /smuggle HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\
+        Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+        5\r\nhello\r\n0\r\n\r\n";
+    let r = RawResponse::parse(&raw_exchange(proxy.addr, req));
+    assert_eq!(r.status, 200);
+    let seen = upstream.last_request();
+    assert_eq!(seen.body, b"hello");
+    assert!(
+        !(seen.has_header("content-length") && seen.has_header("transfer-encoding")),
+        "ambiguous framing sent upstream: {:?}",
+        seen.headers
+    );
+    assert_eq!(upstream.request_count(), 1, "no smuggled second request");
+}
+
+#[test]
+fn head_requests_are_signed_in_too() {
+    let (ory, upstream, proxy) = setup(&[]);
+    let session = ory.create_session("head@example.org");
+    let r = Req::new("HEAD", &proxy.url("/x"))
+        .header("Cookie", &session.cookie())
+        .send();
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    let seen = upstream.last_request();
+    assert_eq!(seen.method, "HEAD");
+    assert!(bearer_of(&seen).is_some());
+}
+
+#[test]
+fn many_users_at_once_each_get_their_own_token() {
+    let (ory, upstream, proxy) = setup(&["--session-cache-ttl", "0", "--workers", "8"]);
+    let sessions: Vec<_> = (0..24)
+        .map(|i| ory.create_session(&format!("user{i}@example.org")))
+        .collect();
+    let url = proxy.url("/me");
+    std::thread::scope(|scope| {
+        for s in &sessions {
+            let url = url.clone();
+            scope.spawn(move || {
+                let r = get(
+                    &format!("{url}?who={}", s.identity_id),
+                    &[("Cookie", &s.cookie())],
+                );
+                assert_eq!(r.status, 200, "{}", r.text());
+            });
+        }
+    });
+    let jwks = jwt::fetch_jwks(&proxy);
+    let seen = upstream.wait_for_requests(sessions.len());
+    for req in seen {
+        let who = req.query_param("who").expect("who").to_owned();
+        let token = bearer_of(&req).expect("token");
+        let claims = jwt::verify_with_jwks(&jwks, &token).claims;
+        assert_eq!(claims["sub"], who, "a token for someone else");
+        assert_eq!(claims["session"]["identity"]["id"], who);
+    }
+    assert_eq!(ory.whoami_calls(), sessions.len());
+}
