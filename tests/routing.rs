@@ -134,3 +134,57 @@ fn unroutable_targets_get_a_json_400() {
     assert_eq!(r.json()["error"]["code"], 400);
     assert_eq!(s.upstream.request_count(), 0);
 }
+
+#[test]
+fn sdk_url_with_a_path_prefix() {
+    let ory = FakeOry::start();
+    // The fake serves under /kratos only; anything else is its 404.
+    ory.set_hook(|r| {
+        let mut inner = r.clone();
+        inner.target = r.target.strip_prefix("/kratos")?.to_owned();
+        if inner.path() == "/sessions/whoami" {
+            let body = crate::util::ory::UNAUTHORIZED_BODY;
+            return Some(Reply::new(401).body(body).into());
+        }
+        Some(
+            Reply::new(200)
+                .body(format!("ory saw {}", inner.target))
+                .into(),
+        )
+    });
+    let upstream = Upstream::start();
+    let sdk = format!("{}/kratos/", ory.url());
+    let proxy = ProxyProcess::start(&upstream.url(), &sdk, &[]);
+    let r = get(&proxy.url("/.ory/ui/login?flow=1"), &[]);
+    assert_eq!(r.text(), "ory saw /ui/login?flow=1");
+    assert_eq!(ory.last_request().target, "/kratos/ui/login?flow=1");
+
+    // Lookups go to <sdk-url>/sessions/whoami.
+    let r = get(&proxy.url("/app"), &[("X-Session-Token", "t")]);
+    assert_eq!(
+        r.status,
+        200,
+        "401 under the prefix means anonymous: {}",
+        r.text()
+    );
+    let w = ory.whoami_requests();
+    assert!(w.is_empty(), "whoami asked without the prefix: {w:?}");
+    let asked: Vec<String> = ory.requests().iter().map(|r| r.target.clone()).collect();
+    assert!(
+        asked.contains(&"/kratos/sessions/whoami".to_owned()),
+        "{asked:?}"
+    );
+}
+
+#[test]
+fn issuer_has_no_trailing_slash() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &format!("{}/", ory.url()), &[]);
+    let session = ory.create_session("iss@example.org");
+    let r = get(&proxy.url("/"), &[("Cookie", &session.cookie())]);
+    assert_eq!(r.status, 200);
+    let token = crate::util::proxy::bearer_of(&upstream.last_request()).expect("token");
+    let claims = crate::util::jwt::verify(&proxy, &token).claims;
+    assert_eq!(claims["iss"], ory.url());
+}

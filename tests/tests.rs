@@ -14,6 +14,7 @@ mod forwarding;
 mod health;
 mod interop;
 mod keys;
+mod lifecycle;
 mod login;
 mod logs;
 mod metrics;
