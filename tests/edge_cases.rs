@@ -179,3 +179,41 @@ fn many_users_at_once_each_get_their_own_token() {
     }
     assert_eq!(ory.whoami_calls(), sessions.len());
 }
+
+#[test]
+fn empty_post_keeps_its_content_length() {
+    let (_ory, upstream, proxy) = setup(&[]);
+    let r = RawResponse::parse(&raw_exchange(
+        proxy.addr,
+        b"POST /empty HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ));
+    assert_eq!(r.status, 200);
+    let seen = upstream.last_request();
+    assert_eq!(seen.method, "POST");
+    assert_eq!(
+        seen.header("content-length"),
+        Some("0"),
+        "servers answer 411 to a POST without a length: {:?}",
+        seen.headers
+    );
+    assert!(!seen.chunked);
+}
+
+#[test]
+fn any_method_and_status_pass_through() {
+    let (_ory, upstream, proxy) = setup(&[]);
+    upstream.set_hook(|r| match r.path() {
+        "/teapot" => Some(Reply::new(418).body("short and stout").into()),
+        "/odd" => Some(Reply::new(599).body("odd").into()),
+        _ => None,
+    });
+    for method in ["PROPFIND", "PURGE", "OPTIONS", "PATCH", "DELETE"] {
+        let r = Req::new(method, &proxy.url("/m")).send();
+        assert_eq!(r.status, 200, "{method}");
+        assert_eq!(upstream.last_request().method, method);
+    }
+    let r = get(&proxy.url("/teapot"), &[]);
+    assert_eq!((r.status, r.text().as_str()), (418, "short and stout"));
+    let r = get(&proxy.url("/odd"), &[]);
+    assert_eq!((r.status, r.text().as_str()), (599, "odd"));
+}

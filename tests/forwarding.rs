@@ -221,3 +221,14 @@ fn response_hop_by_hop_headers_are_removed() {
     assert_eq!(r.header("content-length"), Some("5"));
     assert_eq!(r.rest, b"hello");
 }
+
+#[test]
+fn http_1_0_request_without_host_uses_the_public_authority() {
+    let s = setup(&[], &[]);
+    let r = RawResponse::parse(&raw_exchange(s.proxy.addr, b"GET /old HTTP/1.0\r\n\r\n"));
+    assert_eq!(r.status, 200);
+    let req = s.upstream.last_request();
+    let public = s.proxy.public_authority();
+    assert_eq!(req.header_all("host"), [public.as_str()]);
+    assert_eq!(req.header_all("x-forwarded-host"), [public.as_str()]);
+}
