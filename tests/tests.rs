@@ -18,6 +18,7 @@ mod lifecycle;
 mod login;
 mod logs;
 mod metrics;
+mod playground;
 mod rewrite;
 mod routing;
 mod session;

@@ -1,0 +1,167 @@
+//! `cargo run --example playground`: it starts, prints where to open it, and a browser-like
+//! client can sign in, see the verified identity on the demo page, and sign out again.
+
+use crate::util::{Req, Resp};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Builds the example (a no-op when `cargo test` already did) next to the binary under test.
+fn playground_binary() -> PathBuf {
+    let bin = PathBuf::from(crate::util::proxy::BIN);
+    let profile_dir = bin.parent().expect("profile directory").to_path_buf();
+    let target_dir = profile_dir.parent().expect("target directory");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            "playground",
+            "--manifest-path",
+        ])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    let status = cargo
+        .status()
+        .expect("run cargo build --example playground");
+    assert!(status.success(), "building the playground failed: {status}");
+    profile_dir.join("examples").join("playground")
+}
+
+/// The running playground; killed on drop.
+struct Playground {
+    child: Child,
+    /// `http://localhost:PORT` as printed.
+    public: String,
+    /// The same port on 127.0.0.1, where the proxy listens.
+    base: String,
+}
+
+impl Drop for Playground {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Playground {
+    let mut child = Command::new(playground_binary())
+        .args(["--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the playground");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next().and_then(Result::ok));
+        for _ in lines {} // keep the pipe drained
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(60))
+        .ok()
+        .flatten()
+        .expect("the playground printed where to open it");
+    let public = first
+        .strip_prefix("playground: open ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    let port = public.rsplit(':').next().expect("port");
+    Playground {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        public,
+    }
+}
+
+/// The `name=value` of the first `Set-Cookie` whose name starts with `prefix`.
+fn cookie(r: &Resp, prefix: &str) -> Option<String> {
+    r.header_all("set-cookie")
+        .into_iter()
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
+        .find(|pair| pair.starts_with(prefix))
+}
+
+#[test]
+fn playground_starts_and_a_demo_user_can_sign_in_and_out() {
+    let pg = start();
+    assert!(pg.public.starts_with("http://localhost:"), "{}", pg.public);
+
+    // Signed out: the page says so and links to the login flow.
+    let r = Req::get(&format!("{}/", pg.base)).send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.text();
+    assert!(page.contains("not signed in"), "{page}");
+    assert!(page.contains("/.ory/self-service/login/browser"), "{page}");
+
+    // Sign in through the proxy, as a browser SPA would (JSON flow, CSRF cookie).
+    let r = Req::get(&format!("{}/.ory/self-service/login/browser", pg.base))
+        .header("Accept", "application/json")
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let csrf_cookie = cookie(&r, "csrf_token_").expect("CSRF cookie");
+    let flow = r.json();
+    let action = flow["ui"]["action"].as_str().expect("action").to_owned();
+    let path = action
+        .strip_prefix(&pg.public)
+        .unwrap_or_else(|| panic!("action {action} is not on {}", pg.public));
+    let csrf = flow["ui"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["attributes"]["name"] == "csrf_token")
+        .and_then(|n| n["attributes"]["value"].as_str())
+        .expect("csrf token")
+        .to_owned();
+    let r = Req::post(&format!("{}{path}", pg.base))
+        .header("Cookie", &csrf_cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf_token={csrf}&identifier=demo%40example.org&password=demo"
+        ))
+        .send();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let session = cookie(&r, "ory_kratos_session=").expect("session cookie");
+
+    // Signed in: the demo app verified the token and shows the identity.
+    let r = Req::get(&format!("{}/", pg.base))
+        .header("Cookie", &session)
+        .send();
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    assert!(
+        page.contains("Signed in as <b>demo@example.org</b>"),
+        "{page}"
+    );
+    assert!(page.contains("verified it"), "{page}");
+
+    // Sign out: the app sends the browser to Ory's logout URL on the public origin.
+    let r = Req::get(&format!("{}/logout", pg.base))
+        .header("Cookie", &session)
+        .send();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = r.header("location").expect("location").to_owned();
+    let path = to
+        .strip_prefix(&pg.public)
+        .unwrap_or_else(|| panic!("logout URL {to} is not on {}", pg.public));
+    let r = Req::get(&format!("{}{path}", pg.base))
+        .header("Cookie", &session)
+        .send();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{}/", pg.public).as_str())
+    );
+    let r = Req::get(&format!("{}/", pg.base))
+        .header("Cookie", &session)
+        .send();
+    assert!(r.text().contains("not signed in"), "{}", r.text());
+}
