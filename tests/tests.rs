@@ -8,6 +8,7 @@ mod bodies;
 mod browser;
 mod cli;
 mod cors;
+mod doubles;
 mod edge_cases;
 mod errors;
 mod forwarding;

@@ -7,6 +7,7 @@
 //! never leaves a thread or a socket behind. Connections are kept alive like a real server's, so
 //! the proxy's connection pool is exercised too.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -186,7 +187,8 @@ pub type Handler = Arc<dyn Fn(&Recorded) -> Action + Send + Sync>;
 struct Shared {
     stop: AtomicBool,
     requests: Mutex<Vec<Recorded>>,
-    connections: Mutex<Vec<TcpStream>>,
+    /// Open connections by id, shut down on drop (each removes itself when it ends).
+    connections: Mutex<HashMap<usize, TcpStream>>,
     accepted: AtomicUsize,
     handler: Handler,
 }
@@ -207,7 +209,7 @@ impl TestServer {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
-            connections: Mutex::new(Vec::new()),
+            connections: Mutex::new(HashMap::new()),
             accepted: AtomicUsize::new(0),
             handler: make_handler(addr),
         });
@@ -280,7 +282,7 @@ impl Drop for TestServer {
         if let Some(t) = self.accept_thread.take() {
             let _ = t.join();
         }
-        for c in self.shared.connections.lock().unwrap().drain(..) {
+        for (_, c) in self.shared.connections.lock().unwrap().drain() {
             let _ = c.shutdown(Shutdown::Both);
         }
     }
@@ -292,14 +294,17 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             break;
         }
         let Ok(stream) = stream else { continue };
-        shared.accepted.fetch_add(1, Ordering::SeqCst);
+        let id = shared.accepted.fetch_add(1, Ordering::SeqCst);
         if let Ok(clone) = stream.try_clone() {
-            shared.connections.lock().unwrap().push(clone);
+            shared.connections.lock().unwrap().insert(id, clone);
         }
         let shared = Arc::clone(&shared);
         let _ = thread::Builder::new()
             .name("test-server-conn".into())
-            .spawn(move || serve_connection(stream, &shared));
+            .spawn(move || {
+                serve_connection(stream, &shared);
+                shared.connections.lock().unwrap().remove(&id);
+            });
     }
 }
 
