@@ -20,6 +20,7 @@ mod login;
 mod logs;
 mod metrics;
 mod playground;
+mod replicas;
 mod rewrite;
 mod routing;
 mod session;

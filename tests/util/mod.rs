@@ -9,7 +9,8 @@
 //!   or runs it to completion for command-line tests;
 //! - [`client`]: a plain HTTP client (no redirects, no proxy) and raw-TCP helpers;
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
-//! - [`files`]: a temporary directory removed on drop (key files, nginx configurations).
+//! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
+//! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`.
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
@@ -23,6 +24,7 @@ pub mod client;
 pub mod files;
 pub mod ids;
 pub mod jwt;
+pub mod nginx;
 pub mod ory;
 pub mod ory_flows;
 pub mod proxy;
