@@ -57,6 +57,23 @@ FLAGS:
                                     [env: ORY_PROXY_METRICS=1] [default: off, 404]
     --log-format FORMAT             'text' or 'json' (one JSON object per line).
                                     [env: ORY_PROXY_LOG_FORMAT] [default: text]
+    --max-queue N                   Requests waiting for a worker before the proxy answers 503
+                                    with Retry-After. [env: ORY_PROXY_MAX_QUEUE]
+                                    [default: 16 x workers]
+    --upstream-timeout DURATION     Time the upstream (or Ory) may take to send its response head,
+                                    and each read of a body; expired: 504.
+                                    [env: ORY_PROXY_UPSTREAM_TIMEOUT] [default: 120s]
+    --connect-timeout DURATION      Time to connect to the upstream or Ory; expired: 504.
+                                    [env: ORY_PROXY_CONNECT_TIMEOUT] [default: 5s]
+    --session-timeout DURATION      Time for one session lookup (whoami) attempt; after a retry,
+                                    504. [env: ORY_PROXY_SESSION_TIMEOUT] [default: 10s]
+    --client-timeout DURATION       Idle time allowed on a client connection: waiting for a
+                                    request, each read of its head and body, each write of the
+                                    answer. Stalled clients are disconnected.
+                                    [env: ORY_PROXY_CLIENT_TIMEOUT] [default: 60s]
+    --shutdown-grace DURATION       On SIGTERM/SIGINT, how long in-flight requests may take to
+                                    finish before the proxy exits. [env: ORY_PROXY_SHUTDOWN_GRACE]
+                                    [default: 10s]
     --debug                         Explain session lookups and CORS decisions on stderr.
                                     [default: off]
     -q, --quiet                     No banner and no request log lines; errors still print.
@@ -102,6 +119,12 @@ pub struct RawArgs {
     pub jwks_file: Option<String>,
     pub metrics: bool,
     pub log_format: Option<String>,
+    pub max_queue: Option<String>,
+    pub upstream_timeout: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub session_timeout: Option<String>,
+    pub client_timeout: Option<String>,
+    pub shutdown_grace: Option<String>,
     pub debug: bool,
     pub quiet: bool,
 }
@@ -139,6 +162,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("generate-jwks") => return Ok(Command::GenerateJwks),
             Long("metrics") => raw.metrics = true,
             Long("log-format") => raw.log_format = Some(parser.value()?.string()?),
+            Long("max-queue") => raw.max_queue = Some(parser.value()?.string()?),
+            Long("upstream-timeout") => raw.upstream_timeout = Some(parser.value()?.string()?),
+            Long("connect-timeout") => raw.connect_timeout = Some(parser.value()?.string()?),
+            Long("session-timeout") => raw.session_timeout = Some(parser.value()?.string()?),
+            Long("client-timeout") => raw.client_timeout = Some(parser.value()?.string()?),
+            Long("shutdown-grace") => raw.shutdown_grace = Some(parser.value()?.string()?),
             Long("debug") => raw.debug = true,
             Short('q') | Long("quiet") => raw.quiet = true,
             Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
@@ -281,6 +310,12 @@ mod tests {
             "ORY_PROXY_METRICS",
             "--log-format",
             "ORY_PROXY_LOG_FORMAT",
+            "--max-queue",
+            "--upstream-timeout",
+            "--connect-timeout",
+            "--session-timeout",
+            "--client-timeout",
+            "--shutdown-grace",
             "--debug",
             "--quiet",
             "--help",

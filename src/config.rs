@@ -4,6 +4,7 @@
 //! the request path can take its inputs for granted.
 
 use crate::cli::RawArgs;
+use std::time::Duration;
 use ureq::http::Uri;
 
 /// The scheme, host and port of a URL, with the forms the proxy needs precomputed.
@@ -139,6 +140,16 @@ pub struct Config {
     pub metrics: bool,
     /// `--log-format`. Default text.
     pub log_format: crate::logger::LogFormat,
+    /// Time to the upstream's (or Ory's) response head, and for each body read. Default 120 s.
+    pub upstream_timeout: Duration,
+    /// Time to connect to the upstream or Ory. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Time for one whoami attempt. Default 10 s.
+    pub session_timeout: Duration,
+    /// Idle time on a client connection (each read and write). Default 60 s.
+    pub client_timeout: Duration,
+    /// Time in-flight requests get to finish on SIGTERM/SIGINT. Default 10 s.
+    pub shutdown_grace: Duration,
     /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
     pub project_api_key: Option<String>,
 }
@@ -150,6 +161,16 @@ pub const DEFAULT_JWT_TTL_SECS: u64 = 60;
 
 /// Default worker count: requests block on the network, not the CPU, so far more than cores.
 pub const DEFAULT_WORKERS: usize = 64;
+/// Default `--upstream-timeout`.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default `--connect-timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default `--session-timeout`.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--client-timeout`.
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default `--shutdown-grace`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Config {
     /// Validates raw flags; `env` looks up environment variables (injected for tests).
@@ -264,6 +285,57 @@ impl Config {
                     .ok_or_else(|| format!("{name} '{v}' must be 'text' or 'json'"))?,
                 None => crate::logger::LogFormat::Text,
             };
+        let max_queue = match flag_or_env(&raw.max_queue, "--max-queue", "ORY_PROXY_MAX_QUEUE", env)
+        {
+            Some((name, q)) => match q.trim().parse::<usize>() {
+                Ok(n) if n <= 1_000_000 => n,
+                _ => return Err(format!("{name} '{q}' must be a number from 0 to 1000000")),
+            },
+            None => workers * 16,
+        };
+        let duration = |value: &Option<String>,
+                        flag: &'static str,
+                        var: &'static str,
+                        default: Duration| {
+            match flag_or_env(value, flag, var, env) {
+                Some((name, v)) => match parse_duration(&v) {
+                    Ok(d) if !d.is_zero() => Ok(d),
+                    Ok(_) => Err(format!("{name} '{v}' must be longer than zero")),
+                    Err(e) => Err(format!("{name} {e}")),
+                },
+                None => Ok(default),
+            }
+        };
+        let upstream_timeout = duration(
+            &raw.upstream_timeout,
+            "--upstream-timeout",
+            "ORY_PROXY_UPSTREAM_TIMEOUT",
+            DEFAULT_UPSTREAM_TIMEOUT,
+        )?;
+        let connect_timeout = duration(
+            &raw.connect_timeout,
+            "--connect-timeout",
+            "ORY_PROXY_CONNECT_TIMEOUT",
+            DEFAULT_CONNECT_TIMEOUT,
+        )?;
+        let session_timeout = duration(
+            &raw.session_timeout,
+            "--session-timeout",
+            "ORY_PROXY_SESSION_TIMEOUT",
+            DEFAULT_SESSION_TIMEOUT,
+        )?;
+        let client_timeout = duration(
+            &raw.client_timeout,
+            "--client-timeout",
+            "ORY_PROXY_CLIENT_TIMEOUT",
+            DEFAULT_CLIENT_TIMEOUT,
+        )?;
+        let shutdown_grace = duration(
+            &raw.shutdown_grace,
+            "--shutdown-grace",
+            "ORY_PROXY_SHUTDOWN_GRACE",
+            DEFAULT_SHUTDOWN_GRACE,
+        )?;
 
         let issuer = format!("{}{}", sdk.origin, sdk_path);
         Ok(Config {
@@ -285,18 +357,24 @@ impl Config {
             debug: raw.debug,
             quiet: raw.quiet,
             workers,
-            max_queue: workers * 16,
             session_cache_ttl,
             jwt_ttl_secs,
             jwks_file,
             metrics,
             log_format,
+            max_queue,
+            upstream_timeout,
+            connect_timeout,
+            session_timeout,
+            client_timeout,
+            shutdown_grace,
             project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
         })
     }
 
     /// Fixes the public URL once the real port is known (for `--port 0` without a public URL).
     pub fn set_bound_port(&mut self, port: u16) {
+        self.port = port;
         if !self.public_explicit {
             self.public = default_public(port);
             if self.default_redirect_url.starts_with("http://localhost:") {
@@ -413,6 +491,33 @@ mod tests {
         assert_eq!(c.default_redirect_url, "http://localhost:4000");
         assert!(c.jwt);
         assert_eq!(c.workers, DEFAULT_WORKERS);
+        assert_eq!(c.max_queue, DEFAULT_WORKERS * 16);
+        assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
+        assert_eq!(c.client_timeout, DEFAULT_CLIENT_TIMEOUT);
+    }
+
+    #[test]
+    fn timeouts_and_queue_from_flags_and_env() {
+        let mut r = raw("http://localhost:3000");
+        r.upstream_timeout = Some("1.5s".into());
+        r.max_queue = Some("0".into());
+        let env = |k: &str| match k {
+            "ORY_PROXY_CLIENT_TIMEOUT" => Some("2m".to_owned()),
+            "ORY_PROXY_SHUTDOWN_GRACE" => Some("500ms".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_raw(&r, &env).unwrap();
+        assert_eq!(c.upstream_timeout, Duration::from_millis(1500));
+        assert_eq!(c.client_timeout, Duration::from_secs(120));
+        assert_eq!(c.shutdown_grace, Duration::from_millis(500));
+        assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(c.max_queue, 0);
+        r.connect_timeout = Some("0s".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("--connect-timeout '0s'"), "{e}");
+        r.connect_timeout = Some("soon".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("--connect-timeout") && e.contains("soon"), "{e}");
     }
 
     #[test]

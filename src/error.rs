@@ -25,6 +25,10 @@ pub enum Error {
     Overloaded,
     /// The client sent something we will not forward.
     BadRequest(String),
+    /// The request head is larger than the proxy accepts (431).
+    HeadTooLarge(String),
+    /// The client stopped sending its body (408).
+    ClientTimeout,
     /// A path under `/.ory/proxy/` that the proxy does not serve.
     NotFound,
     /// A method the proxy's own endpoint does not support.
@@ -44,6 +48,8 @@ impl Error {
             Error::RateLimited { .. } => 429,
             Error::Overloaded => 503,
             Error::BadRequest(_) => 400,
+            Error::HeadTooLarge(_) => 431,
+            Error::ClientTimeout => 408,
             Error::NotFound => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Internal(_) => 500,
@@ -60,6 +66,15 @@ impl Error {
             Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
             _ => Vec::new(),
         }
+    }
+
+    /// Whether the client connection must be closed after this answer: the rest of what the
+    /// client sent can no longer be delimited safely.
+    pub fn closes_connection(&self) -> bool {
+        matches!(
+            self,
+            Error::BadRequest(_) | Error::HeadTooLarge(_) | Error::ClientTimeout
+        )
     }
 
     /// The JSON body: Ory's error shape, fields in Ory's order (code, status, message).
@@ -84,6 +99,8 @@ impl fmt::Display for Error {
             Error::RateLimited { .. } => write!(f, "session lookup rate limited by ory"),
             Error::Overloaded => write!(f, "proxy overloaded, retry later"),
             Error::BadRequest(e) => write!(f, "bad request: {e}"),
+            Error::HeadTooLarge(e) => write!(f, "request header fields too large: {e}"),
+            Error::ClientTimeout => write!(f, "client stopped sending the request body"),
             Error::NotFound => write!(f, "not found"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Internal(e) => write!(f, "internal error: {e}"),
@@ -92,6 +109,18 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Whether an I/O error is a timeout: a socket timeout (`TimedOut`, or `WouldBlock` as Linux
+/// reports an expired `SO_RCVTIMEO`) or a ureq timeout wrapped in an `io::Error`.
+pub fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) || e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
+}
 
 /// The standard reason phrase of a status code ("Unknown" for codes without one).
 pub fn reason_phrase(status: u16) -> &'static str {

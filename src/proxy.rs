@@ -16,25 +16,25 @@ use crate::metrics::{self, RouteKind, WhoamiOutcome};
 use crate::response::{self, Body};
 use crate::rewrite::{self, Rewriter};
 use crate::route::{self, Route};
+use crate::framing::{self, BodyFraming, Refusal};
 use crate::session::{self, Credentials, Session};
+use crate::sys;
+use crate::tunnel;
 use std::borrow::Cow;
 use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use ureq::config::AutoHeaderValue;
 use ureq::http;
 use ureq::SendBody;
 
 /// Session bodies whose token is remembered when the session cache is off.
 pub const TOKEN_MEMO_ENTRIES: usize = 1024;
-/// Time to connect to Ory or the upstream.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time to the response head, and for each read of a body.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Where a forwarded request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dest {
+pub(crate) enum Dest {
     Ory,
     Upstream,
 }
@@ -43,6 +43,8 @@ enum Dest {
 pub struct App {
     pub config: Config,
     agent: ureq::Agent,
+    /// Same settings, plus `--session-timeout` as the budget of one whoami call.
+    session_agent: ureq::Agent,
     keys: Option<KeySet>,
     /// `<sdk-url>/sessions/whoami`.
     whoami_url: String,
@@ -61,9 +63,9 @@ pub struct App {
 }
 
 /// What the access log and the metrics learn about one request while it is handled.
-struct Exchange {
+pub(crate) struct Exchange {
     /// The client's `X-Request-Id` when usable, else a generated one; sent to Ory and upstream.
-    request_id: String,
+    pub(crate) request_id: String,
     /// Where the request was headed (`local` when the proxy answers it by itself).
     route: RouteKind,
     /// The session outcome for the log: `none`, `active`, `anonymous`, `rate_limited`, `error`.
@@ -96,22 +98,28 @@ fn request_id_of(request: &tiny_http::Request) -> String {
 impl App {
     /// Builds the shared state: the HTTP agent and, unless `--no-jwt`, the signing keys.
     pub fn new(config: Config, keys: Option<KeySet>) -> App {
-        let agent_config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(None)
-            .user_agent(AutoHeaderValue::None)
-            .accept(AutoHeaderValue::None)
-            .accept_encoding(AutoHeaderValue::None)
-            .allow_non_standard_methods(true)
-            .max_idle_connections(config.workers * 2)
-            .max_idle_connections_per_host(config.workers)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_recv_response(Some(RESPONSE_TIMEOUT))
-            .timeout_per_read(Some(RESPONSE_TIMEOUT))
+        let builder = || {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .proxy(None)
+                .user_agent(AutoHeaderValue::None)
+                .accept(AutoHeaderValue::None)
+                .accept_encoding(AutoHeaderValue::None)
+                .allow_non_standard_methods(true)
+                .max_idle_connections(config.workers * 2)
+                .max_idle_connections_per_host(config.workers)
+                .timeout_connect(Some(config.connect_timeout))
+                .timeout_recv_response(Some(config.upstream_timeout))
+                .timeout_per_read(Some(config.upstream_timeout))
+                .timeout_per_write(Some(config.upstream_timeout))
+        };
+        let session_config = builder()
+            .timeout_global(Some(config.session_timeout))
             .build();
         App {
-            agent: ureq::Agent::new_with_config(agent_config),
+            agent: ureq::Agent::new_with_config(builder().build()),
+            session_agent: ureq::Agent::new_with_config(session_config),
             whoami_url: format!("{}{}/sessions/whoami", config.sdk.origin, config.sdk_path),
             ory_rewrite_base: format!("{}/.ory", config.public.origin),
             sessions: (config.jwt && !config.session_cache_ttl.is_zero())
@@ -140,18 +148,33 @@ impl App {
             session: "none",
             bytes: 0,
         };
-        let status = match route::origin_form(&target) {
-            None => self.fail(
+        let framing = framing::check_request(
+            &method,
+            &target,
+            request
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
+        );
+        let status = match (framing, route::origin_form(&target)) {
+            (Err(refusal), _) => {
+                let error = match refusal {
+                    Refusal::TooLarge(m) => Error::HeadTooLarge(m),
+                    Refusal::Ambiguous(m) => Error::BadRequest(m),
+                };
+                self.fail(request, &method, &target, error, &mut ex)
+            }
+            (Ok(_), None) => self.fail(
                 request,
                 &method,
                 &target,
                 Error::BadRequest("request target must be a path".into()),
                 &mut ex,
             ),
-            Some(_) if method == "OPTIONS" && is_preflight(&request) => {
+            (Ok(_), Some(_)) if method == "OPTIONS" && is_preflight(&request) => {
                 self.answer_preflight(request, &target)
             }
-            Some(t) => match route::classify(t, &method, self.config.jwt) {
+            (Ok(framing), Some(t)) => match route::classify(t, &method, self.config.jwt) {
                 Route::Jwks => {
                     let jwks = self.keys.as_ref().map(KeySet::jwks_json).unwrap_or(b"");
                     self.serve_own(request, 200, "application/json", jwks, &mut ex)
@@ -177,11 +200,13 @@ impl App {
                 }
                 Route::Ory(path) => {
                     ex.route = RouteKind::Ory;
-                    self.forward(request, &method, &target, Dest::Ory, &path, &mut ex)
+                    let to = (Dest::Ory, path.as_str(), framing);
+                    self.forward_any(request, &method, &target, to, &mut ex)
                 }
                 Route::Upstream(path) => {
                     ex.route = RouteKind::Upstream;
-                    self.forward(request, &method, &target, Dest::Upstream, path, &mut ex)
+                    let to = (Dest::Upstream, path, framing);
+                    self.forward_any(request, &method, &target, to, &mut ex)
                 }
             },
         };
@@ -277,7 +302,7 @@ impl App {
 
     /// The CORS headers of an actual response to `request` (and a `--debug` line explaining
     /// the decision when the request is cross-origin capable, i.e. has an `Origin`).
-    fn cors_headers(
+    pub(crate) fn cors_headers(
         &self,
         request: &tiny_http::Request,
         vary_has_origin: bool,
@@ -309,6 +334,10 @@ impl App {
     }
 
     /// [`App::answer_error`], returning the status and the body bytes written.
+    ///
+    /// When the error leaves the connection unusable, or the request's body may not have been
+    /// read, the connection is closed after the answer: the unread body is discarded at once
+    /// instead of being drained by `tiny_http` on this thread.
     fn answer_error_counted(
         &self,
         request: tiny_http::Request,
@@ -316,6 +345,9 @@ impl App {
         target: &str,
         error: Error,
     ) -> (u16, u64) {
+        if error.closes_connection() || body_may_be_unread(&request) {
+            self.stop_reading(&request);
+        }
         let status = error.status();
         let path = target.split('?').next().unwrap_or(target);
         logger::error(&format!("{method} {path}: {status} {error}"));
@@ -330,42 +362,125 @@ impl App {
         (status, bytes)
     }
 
+    /// A plain request or an upgrade (WebSocket and others).
+    fn forward_any(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        (dest, path, framing): (Dest, &str, BodyFraming),
+        ex: &mut Exchange,
+    ) -> u16 {
+        if !tunnel::connection_mentions_upgrade(&request) {
+            return self.forward(request, method, target, (dest, path, framing), ex);
+        }
+        // tiny_http hands over the raw stream as the body of such a request, so no body
+        // framing can be trusted: upgrades carry no body.
+        if framing != BodyFraming::None {
+            let e = Error::BadRequest(
+                "a request with Connection: upgrade must not have a body".into(),
+            );
+            return self.fail(request, method, target, e, ex);
+        }
+        match tunnel::requested_protocol(&request) {
+            Some(protocol) => {
+                self.forward_upgrade(request, method, target, (dest, path), &protocol, ex)
+            }
+            None => self.forward(request, method, target, (dest, path, framing), ex),
+        }
+    }
+
+    /// [`App::answer_error`] for the upgrade path.
+    pub(crate) fn fail_exchange(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        error: Error,
+        ex: &mut Exchange,
+    ) -> u16 {
+        self.fail(request, method, target, error, ex)
+    }
+
+    /// Stops reading from the client connection of `request`: the rest of its body is
+    /// discarded and `tiny_http` ends the connection after the answer being written.
+    pub(crate) fn stop_reading(&self, request: &tiny_http::Request) {
+        if let Some(peer) = request.remote_addr() {
+            if let Some(socket) = sys::find_client_socket(self.config.port, *peer) {
+                let _ = socket.shutdown(Shutdown::Read);
+            }
+        }
+    }
+
+    /// Closes a client connection at once (after a broken or close-delimited response).
+    pub(crate) fn close_client(&self, peer: Option<SocketAddr>) {
+        if let Some(socket) = peer.and_then(|p| sys::find_client_socket(self.config.port, p)) {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and the
+    /// `Authorization` value to send.
+    pub(crate) fn identify(
+        &self,
+        request: &tiny_http::Request,
+        dest: Dest,
+        ex: &mut Exchange,
+    ) -> Result<(Option<Fetched>, Option<Arc<str>>), Error> {
+        let lookup = if dest == Dest::Upstream && self.config.jwt {
+            self.session_of(request, ex)?
+        } else {
+            None
+        };
+        let authorization = match lookup.as_ref() {
+            Some(fetched) => self.authorization_for(&fetched.cached)?,
+            None => None,
+        };
+        Ok((lookup, authorization))
+    }
+
+    /// A response header from the next hop as the client gets it (`Set-Cookie` and `Location`
+    /// rewritten per SPEC §4).
+    pub(crate) fn rewrite_response_header<'a>(
+        &self,
+        dest: Dest,
+        name: &str,
+        value: &'a str,
+    ) -> Cow<'a, str> {
+        match name {
+            "set-cookie" => Cow::Owned(self.rewriter.set_cookie(value)),
+            "location" => match dest {
+                Dest::Ory => self.rewriter.ory_location(value),
+                Dest::Upstream => self.rewriter.upstream_location(value),
+            }
+            .map_or(Cow::Borrowed(value), Cow::Owned),
+            _ => Cow::Borrowed(value),
+        }
+    }
+
     fn forward(
         &self,
         mut request: tiny_http::Request,
         method: &str,
         target: &str,
-        dest: Dest,
-        path: &str,
+        (dest, path, framing): (Dest, &str, BodyFraming),
         ex: &mut Exchange,
     ) -> u16 {
-        let lookup = if dest == Dest::Upstream && self.config.jwt {
-            match self.session_of(&request, ex) {
-                Ok(l) => l,
-                Err(e) => return self.fail(request, method, target, e, ex),
-            }
-        } else {
-            None
-        };
-        let authorization = match lookup.as_ref() {
-            Some(fetched) => match self.authorization_for(&fetched.cached) {
-                Ok(t) => t,
-                Err(e) => return self.fail(request, method, target, e, ex),
-            },
-            None => None,
+        let (lookup, authorization) = match self.identify(&request, dest, ex) {
+            Ok(x) => x,
+            Err(e) => return self.fail(request, method, target, e, ex),
         };
         let outgoing = match self.build_request(
             &request,
-            method,
-            dest,
-            path,
+            (method, dest, path, framing),
             authorization.as_deref(),
             &ex.request_id,
         ) {
             Ok(o) => o,
             Err(e) => return self.fail(request, method, target, e, ex),
         };
-        let result = send(&self.agent, outgoing, &mut request);
+        let mut body = BodyState::default();
+        let result = send(&self.agent, outgoing, &mut request, &mut body);
         if dest == Dest::Ory && is_logout(path) {
             // After Ory has seen the logout and before the client sees the answer, so the
             // client's very next request is looked up afresh.
@@ -374,10 +489,24 @@ impl App {
         let upstream_response = match result {
             Ok(r) => r,
             Err(e) => {
-                let error = map_send_error(dest, e);
+                let error = match body.error.take() {
+                    Some(client_error) => client_body_error(&client_error),
+                    None => map_send_error(dest, e),
+                };
                 return self.fail(request, method, target, error, ex);
             }
         };
+        let body_done = match framing {
+            BodyFraming::None => true,
+            BodyFraming::Length(n) => body.read >= n,
+            BodyFraming::Chunked => body.eof,
+        };
+        if !body_done {
+            // The next hop answered without reading the whole body: discard the rest and end
+            // the connection after this response rather than drain it on a worker.
+            self.stop_reading(&request);
+        }
+        let peer = request.remote_addr().copied();
         let status = upstream_response.status().as_u16();
         let (parts, body) = upstream_response.into_parts();
         let named = headers::connection_tokens(
@@ -404,19 +533,10 @@ impl App {
                 ));
                 continue;
             };
-            let v = match name {
-                "set-cookie" => Cow::Owned(self.rewriter.set_cookie(v)),
-                "location" => match dest {
-                    Dest::Ory => self.rewriter.ory_location(v),
-                    Dest::Upstream => self.rewriter.upstream_location(v),
-                }
-                .map_or(Cow::Borrowed(v), Cow::Owned),
-                "vary" => {
-                    vary_has_origin |= cors::vary_covers_origin(v);
-                    Cow::Borrowed(v)
-                }
-                _ => Cow::Borrowed(v),
-            };
+            if name == "vary" {
+                vary_has_origin |= cors::vary_covers_origin(v);
+            }
+            let v = self.rewrite_response_header(dest, name, v);
             out.push((name, v));
         }
         if let Some(l) = &lookup {
@@ -481,16 +601,25 @@ impl App {
                 length,
             },
         };
-        let written = response::write(request, status, &out, body);
-        if let Ok(w) = &written {
-            ex.bytes = w.body_bytes;
-        }
-        if let Err(e) = written {
-            if e.kind() != io::ErrorKind::BrokenPipe && e.kind() != io::ErrorKind::ConnectionReset {
-                logger::error(&format!(
-                    "{method} {}: response body interrupted: {e}",
-                    target.split('?').next().unwrap_or(target)
-                ));
+        match response::write(request, status, &out, body) {
+            Ok(w) => {
+                ex.bytes = w.body_bytes;
+                if w.close_delimited {
+                    self.close_client(peer);
+                }
+            }
+            Err(e) => {
+                // The client saw a head promising more than it got: close the connection so it
+                // notices now instead of waiting for bytes that never come.
+                self.close_client(peer);
+                if e.kind() != io::ErrorKind::BrokenPipe
+                    && e.kind() != io::ErrorKind::ConnectionReset
+                {
+                    logger::error(&format!(
+                        "{method} {}: response body interrupted: {e}",
+                        target.split('?').next().unwrap_or(target)
+                    ));
+                }
             }
         }
         status
@@ -514,7 +643,7 @@ impl App {
         let mut lookup = || {
             asked = true;
             let result = session::lookup(
-                &self.agent,
+                &self.session_agent,
                 &self.whoami_url,
                 &self.config.sdk.authority,
                 &creds,
@@ -616,12 +745,10 @@ impl App {
     }
 
     /// The request for the next hop, headers filtered and set per SPEC §3; no body yet.
-    fn build_request(
+    pub(crate) fn build_request(
         &self,
         request: &tiny_http::Request,
-        method: &str,
-        dest: Dest,
-        path: &str,
+        (method, dest, path, framing): (&str, Dest, &str, BodyFraming),
         authorization: Option<&str>,
         request_id: &str,
     ) -> Result<Outgoing, Error> {
@@ -641,14 +768,11 @@ impl App {
         );
         let pass_authorization = dest == Dest::Ory || !cfg.jwt;
         let mut client_host = None;
-        let mut chunked = false;
         for h in request.headers() {
             let name = h.field.as_str().as_str();
             let value = h.value.as_str();
             if name.eq_ignore_ascii_case("host") {
                 client_host = Some(value);
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = true;
             }
             if !headers::forward_request_header(name, &named, pass_authorization) {
                 continue;
@@ -689,17 +813,9 @@ impl App {
                 }
             }
         }
-        let framing = if chunked {
-            Framing::Chunked
-        } else {
-            match request.body_length() {
-                Some(n) => {
-                    builder = builder.header("content-length", n);
-                    Framing::Sized(n)
-                }
-                None => Framing::None,
-            }
-        };
+        if let BodyFraming::Length(n) = framing {
+            builder = builder.header("content-length", n);
+        }
         Ok(Outgoing { builder, framing })
     }
 }
@@ -783,15 +899,46 @@ fn explain(decision: &Decision, public_origin: &str) -> String {
     }
 }
 
-enum Framing {
-    None,
-    Sized(usize),
-    Chunked,
+pub(crate) struct Outgoing {
+    pub(crate) builder: http::request::Builder,
+    framing: BodyFraming,
 }
 
-struct Outgoing {
-    builder: http::request::Builder,
-    framing: Framing,
+/// What became of the client's request body while it was forwarded.
+#[derive(Default)]
+struct BodyState {
+    /// Bytes read so far.
+    read: u64,
+    /// The body's end was reached.
+    eof: bool,
+    /// Reading it failed (malformed chunked framing, a stalled or vanished client).
+    error: Option<io::Error>,
+}
+
+/// The client's body as the next hop reads it, recording how far it got and why it stopped.
+struct TrackedBody<'a> {
+    inner: &'a mut dyn Read,
+    state: &'a mut BodyState,
+}
+
+impl Read for TrackedBody<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(0) => {
+                self.state.eof = true;
+                Ok(0)
+            }
+            Ok(n) => {
+                self.state.read += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.state.error = Some(e);
+                Err(copy)
+            }
+        }
+    }
 }
 
 /// Sends the request, streaming the client's body (if any) to the next hop.
@@ -799,19 +946,46 @@ fn send(
     agent: &ureq::Agent,
     outgoing: Outgoing,
     request: &mut tiny_http::Request,
+    state: &mut BodyState,
 ) -> Result<http::Response<ureq::Body>, SendError> {
     let result = match outgoing.framing {
-        Framing::None | Framing::Sized(0) => {
+        BodyFraming::None => {
             let req = outgoing.builder.body(()).map_err(SendError::Build)?;
             agent.run(req)
         }
-        Framing::Sized(_) | Framing::Chunked => {
-            let body = SendBody::from_reader(request.as_reader());
+        BodyFraming::Length(_) | BodyFraming::Chunked => {
+            let mut tracked = TrackedBody {
+                inner: request.as_reader(),
+                state,
+            };
+            let body = SendBody::from_reader(&mut tracked);
             let req = outgoing.builder.body(body).map_err(SendError::Build)?;
             agent.run(req)
         }
     };
     result.map_err(SendError::Run)
+}
+
+/// The answer when reading the client's body failed.
+fn client_body_error(e: &io::Error) -> Error {
+    if crate::error::is_timeout(e) {
+        Error::ClientTimeout
+    } else if matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+    ) {
+        Error::BadRequest(format!("malformed chunked body: {e}"))
+    } else {
+        Error::BadRequest(format!("request body ended early: {e}"))
+    }
+}
+
+/// Whether `tiny_http` may still hold unread body bytes of this request (it reads bodies of up
+/// to 1 KiB eagerly, unless `Expect: 100-continue`).
+fn body_may_be_unread(request: &tiny_http::Request) -> bool {
+    let expects = header(request, "expect").is_some();
+    let chunked = header(request, "transfer-encoding").is_some();
+    chunked || request.body_length().is_some_and(|n| n > 1024 || (n > 0 && expects))
 }
 
 enum SendError {

@@ -28,6 +28,9 @@ pub enum Body<'a> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Written {
     pub body_bytes: u64,
+    /// The body was delimited by closing the connection (HTTP/1.0 client, unknown length): the
+    /// caller must close it, since `tiny_http` would otherwise keep it open.
+    pub close_delimited: bool,
 }
 
 /// Whether a response with this status to this method carries no body (RFC 9110 §6.4.1).
@@ -82,7 +85,10 @@ pub fn write(
     }
     head.extend_from_slice(b"\r\n");
 
-    let mut written = Written::default();
+    let mut written = Written {
+        close_delimited: length.is_none() && !no_body && !chunked,
+        ..Written::default()
+    };
     if no_body {
         writer.write_all(&head)?;
         writer.flush()?;

@@ -4,15 +4,27 @@
 //! thread (the caller of [`run`]) pops them and hands each to a fixed pool of workers. The pool
 //! bounds how many requests are handled at once, and the dispatcher refuses work with 503 once
 //! too many are waiting, so a burst never grows an unbounded queue.
+//!
+//! Client connections get `--client-timeout` as socket receive and send timeouts, set on the
+//! listening socket and inherited by every accepted socket (`tiny_http` has no timeouts of its
+//! own): an idle keep-alive connection, a stalled head or body, or a client that stops reading
+//! is disconnected, so slow clients cannot pile up forever.
+//!
+//! Shutdown: SIGTERM or SIGINT stops the dispatcher (`Server::unblock`), closes the listening
+//! socket, lets the requests already accepted finish for up to `--shutdown-grace`, and returns
+//! (exit status 0). A second signal ends the wait at once.
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::jwt::KeySet;
 use crate::logger;
 use crate::proxy::App;
-use std::io;
+use crate::sys;
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Loads the keys, binds, prints the banner and serves until the process ends.
 pub fn run(config: Config) -> io::Result<()> {
@@ -91,9 +103,16 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         logger::error(&format!("cannot set TCP_NODELAY on the listener: {e}"));
     }
     config.set_bound_port(bound.port());
+    sys::set_listener_timeouts(&listener, config.client_timeout)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot set socket timeouts: {e}")))?;
+    let signals = sys::install_shutdown_signals()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot install signal handlers: {e}")))?;
 
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| io::Error::other(format!("cannot start server: {e}")))?;
+    let server = Arc::new(server);
+    let stopping = Arc::new(AtomicUsize::new(0));
+    watch_signals(signals, Arc::downgrade(&server), Arc::clone(&stopping));
 
     eprintln_banner(&config, bound);
     for (warning, note) in &keys.notes {
@@ -115,11 +134,14 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     loop {
         let request = match server.recv() {
             Ok(r) => r,
+            // The wake-up of a shutdown signal: everything queued before it was dispatched.
+            Err(_) if stopping.load(Ordering::SeqCst) > 0 => break,
             Err(e) => {
                 logger::error(&format!("accepting a request failed: {e}"));
                 continue;
             }
         };
+
         if pool.queued_count() >= app.config.max_queue {
             let started = std::time::Instant::now();
             let method = request.method().as_str().to_owned();
@@ -139,6 +161,59 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
             let _in_flight = crate::metrics::request_started();
             app.handle(request)
         });
+    }
+
+    // Stop accepting: dropping the last handle of the server ends its accept thread and
+    // closes the listening socket.
+    drop(server);
+    let deadline = Instant::now() + app.config.shutdown_grace;
+    let in_flight = || pool.active_count() + pool.queued_count();
+    logger::info(&format!(
+        "shutting down: {} request(s) in flight, waiting up to {:?}",
+        in_flight(),
+        app.config.shutdown_grace
+    ));
+    while in_flight() > 0 && Instant::now() < deadline && stopping.load(Ordering::SeqCst) < 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if in_flight() > 0 {
+        logger::error(&format!(
+            "shutdown grace period over: {} request(s) cut off",
+            in_flight()
+        ));
+    } else {
+        logger::info("shut down cleanly");
+    }
+    Ok(())
+}
+
+/// Counts shutdown signals in `stopping` and wakes the dispatcher on the first.
+fn watch_signals(
+    mut signals: std::fs::File,
+    server: std::sync::Weak<tiny_http::Server>,
+    stopping: Arc<AtomicUsize>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("ory-proxy-signals".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            loop {
+                match signals.read(&mut byte) {
+                    Ok(1) => {
+                        if stopping.fetch_add(1, Ordering::SeqCst) == 0 {
+                            if let Some(server) = server.upgrade() {
+                                server.unblock();
+                            }
+                        }
+                    }
+                    Ok(_) => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        logger::error(&format!("cannot watch for shutdown signals: {e}"));
     }
 }
 

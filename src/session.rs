@@ -70,11 +70,12 @@ pub fn lookup(
     creds: &Credentials<'_>,
 ) -> Result<Lookup, Error> {
     match lookup_once(agent, whoami_url, sdk_host, creds) {
-        Err(Failure::Retryable(first)) => {
+        Err(Failure::Retryable(first) | Failure::TimedOut(first)) => {
             crate::logger::debug(|| format!("session lookup failed, retrying once: {first}"));
             match lookup_once(agent, whoami_url, sdk_host, creds) {
                 Ok(l) => Ok(l),
                 Err(Failure::Retryable(e)) => Err(Error::SessionLookupFailed(e)),
+                Err(Failure::TimedOut(e)) => Err(Error::OryTimeout(format!("session lookup: {e}"))),
                 Err(Failure::Final(e)) => Err(e),
             }
         }
@@ -85,6 +86,8 @@ pub fn lookup(
 
 enum Failure {
     Retryable(String),
+    /// No answer in time (the agent's timeouts): retried once, then 504.
+    TimedOut(String),
     Final(Error),
 }
 
@@ -112,9 +115,10 @@ fn lookup_once(
     let req = req
         .body(())
         .map_err(|e| Failure::Final(Error::BadRequest(format!("credentials: {e}"))))?;
-    let response = agent
-        .run(req)
-        .map_err(|e| Failure::Retryable(e.to_string()))?;
+    let response = agent.run(req).map_err(|e| match e {
+        ureq::Error::Timeout(_) => Failure::TimedOut(e.to_string()),
+        e => Failure::Retryable(e.to_string()),
+    })?;
     let status = response.status().as_u16();
     let set_cookies: Vec<String> = response
         .headers()
@@ -135,7 +139,13 @@ fn lookup_once(
         .read_to_end(&mut body);
     match status {
         200 => {
-            read.map_err(|e| Failure::Retryable(format!("reading whoami body: {e}")))?;
+            read.map_err(|e| {
+                if crate::error::is_timeout(&e) {
+                    Failure::TimedOut(format!("reading whoami body: {e}"))
+                } else {
+                    Failure::Retryable(format!("reading whoami body: {e}"))
+                }
+            })?;
             if body.len() as u64 > MAX_WHOAMI_BODY {
                 return Err(Failure::Retryable("whoami body larger than 1 MiB".into()));
             }

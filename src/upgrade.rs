@@ -1,0 +1,260 @@
+//! Forwarding an `Upgrade` request (WebSocket and others): the handshake with the next hop and
+//! the hand-over to [`crate::tunnel`].
+//!
+//! The request goes through the same routing, session lookup, token and header rules as any
+//! other request; only the transport differs. The upstream's `101` is passed back to the client
+//! with its headers (`Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`, …), then both sockets are
+//! relayed byte for byte. Any other answer (a 401, a 404, a 426) is passed back as an ordinary
+//! response and the connection ends. Upgrades to an `https://` next hop are not supported (no
+//! TLS client outside `ureq`): they answer 502 and are listed in the README's known limits.
+
+use crate::error::Error;
+use crate::framing::BodyFraming;
+use crate::headers;
+use crate::logger;
+use crate::proxy::{App, Dest, Exchange};
+use crate::response::{self, Body};
+use crate::sys;
+use crate::tunnel::{self, Relay, Slot};
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+
+impl App {
+    /// Forwards an upgrade request; returns the status for the access log.
+    pub(crate) fn forward_upgrade(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        (dest, path): (Dest, &str),
+        protocol: &str,
+        ex: &mut Exchange,
+    ) -> u16 {
+        let Some(slot) = Slot::reserve() else {
+            return self.fail_exchange(request, method, target, Error::Overloaded, ex);
+        };
+        let (lookup, authorization) = match self.identify(&request, dest, ex) {
+            Ok(x) => x,
+            Err(e) => return self.fail_exchange(request, method, target, e, ex),
+        };
+        let origin = match dest {
+            Dest::Ory => &self.config.sdk,
+            Dest::Upstream => &self.config.upstream,
+        };
+        if origin.is_https() {
+            let e = unreachable(dest, "upgrades to an https:// next hop are not supported".into());
+            return self.fail_exchange(request, method, target, e, ex);
+        }
+        let full_path = match dest {
+            Dest::Ory => format!("{}{path}", self.config.sdk_path),
+            Dest::Upstream => path.to_owned(),
+        };
+        let outgoing = match self.build_request(
+            &request,
+            (method, dest, path, BodyFraming::None),
+            authorization.as_deref(),
+            &ex.request_id,
+        ) {
+            Ok(o) => o,
+            Err(e) => return self.fail_exchange(request, method, target, e, ex),
+        };
+        let built = match outgoing.builder.body(()) {
+            Ok(b) => b,
+            Err(e) => {
+                let e = Error::BadRequest(format!("cannot forward request: {e}"));
+                return self.fail_exchange(request, method, target, e, ex);
+            }
+        };
+        let head = tunnel::request_head(method, &full_path, built.headers(), protocol);
+        let (upstream, answer, pending) =
+            match self.handshake(&origin.host, origin.port, &head) {
+                Ok(x) => x,
+                Err(e) => {
+                    let error = if crate::error::is_timeout(&e) {
+                        timed_out(dest, e.to_string())
+                    } else {
+                        unreachable(dest, e.to_string())
+                    };
+                    return self.fail_exchange(request, method, target, error, ex);
+                }
+            };
+
+        let named = headers::connection_tokens(
+            answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        );
+        let mut owned: Vec<(String, String)> = Vec::with_capacity(answer.headers.len() + 2);
+        for (name, value) in &answer.headers {
+            let lower = name.to_ascii_lowercase();
+            if headers::forward_response_header(&lower, &named) {
+                let v = self.rewrite_response_header(dest, &lower, value).into_owned();
+                owned.push((lower, v));
+            }
+        }
+        if let Some(l) = &lookup {
+            for c in &l.set_cookies {
+                let v = self.rewrite_response_header(dest, "set-cookie", c).into_owned();
+                owned.push(("set-cookie".to_owned(), v));
+            }
+        }
+        let out: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+
+        if answer.status != 101 {
+            let status =
+                self.pass_refusal(request, method, &answer, &out, pending, upstream);
+            return status;
+        }
+
+        let peer = request.remote_addr().copied();
+        let Some(client) = peer.and_then(|p| sys::find_client_socket(self.config.port, p)) else {
+            // The client is gone; nothing to relay.
+            return 499;
+        };
+        let upgraded_to = answer
+            .get("upgrade")
+            .filter(|p| !p.is_empty())
+            .unwrap_or(protocol)
+            .to_owned();
+        let mut switching = tiny_http::Response::empty(101);
+        for (name, value) in &out {
+            if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+                switching.add_header(h);
+            }
+        }
+        let mut stream = request.upgrade(&upgraded_to, switching);
+        let client_pending = match drain_buffered(&client, &mut stream) {
+            Ok(p) => p,
+            Err(e) => {
+                logger::error(&format!("{method} {path}: upgrade hand-over failed: {e}"));
+                let _ = upstream.shutdown(std::net::Shutdown::Both);
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                return 101;
+            }
+        };
+        let _ = upstream.set_write_timeout(Some(self.config.upstream_timeout));
+        let relay = Relay {
+            client,
+            upstream,
+            client_pending,
+            upstream_pending: pending,
+            keep: Box::new(stream),
+            slot,
+        };
+        if let Err(e) = tunnel::spawn(relay) {
+            logger::error(&format!("{method} {path}: cannot start relay: {e}"));
+        }
+        101
+    }
+
+    /// Connects, sends the head and reads the answer's head (and what followed it).
+    fn handshake(
+        &self,
+        host: &str,
+        port: u16,
+        head: &[u8],
+    ) -> io::Result<(TcpStream, tunnel::ResponseHead, Vec<u8>)> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "host not found");
+        let mut connected = None;
+        for addr in (host, port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&addr, self.config.connect_timeout) {
+                Ok(s) => {
+                    connected = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let mut stream = connected.ok_or(last)?;
+        let _ = stream.set_nodelay(true);
+        stream.set_read_timeout(Some(self.config.upstream_timeout))?;
+        stream.set_write_timeout(Some(self.config.upstream_timeout))?;
+        stream.write_all(head)?;
+        let (answer, pending) = tunnel::read_response_head(&mut stream)?;
+        Ok((stream, answer, pending))
+    }
+
+    /// Passes a non-101 answer to the client as an ordinary response; the connection then ends
+    /// (`tiny_http` never reuses a connection that asked for an upgrade).
+    fn pass_refusal(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        answer: &tunnel::ResponseHead,
+        out: &[(&str, &str)],
+        pending: Vec<u8>,
+        upstream: TcpStream,
+    ) -> u16 {
+        if answer
+            .get("transfer-encoding")
+            .is_some_and(|te| !te.eq_ignore_ascii_case("identity"))
+        {
+            let e = Error::UpstreamUnreachable(
+                "upstream declined the upgrade with a chunked body (not supported)".into(),
+            );
+            let target = request.url().to_owned();
+            return self.answer_error(request, method, &target, e);
+        }
+        let length = answer
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        let no_body = response::bodiless(method == "HEAD", answer.status);
+        let mut reader = io::Cursor::new(pending).chain(upstream);
+        let body = if no_body {
+            Body::Empty
+        } else {
+            Body::Stream {
+                reader: &mut reader,
+                length,
+            }
+        };
+        let peer = request.remote_addr().copied();
+        match response::write(request, answer.status, out, body) {
+            Ok(w) if w.close_delimited => self.close_client(peer),
+            Ok(_) => {}
+            Err(_) => self.close_client(peer),
+        }
+        answer.status
+    }
+}
+
+/// Moves the bytes `tiny_http` may already have buffered from the client (sent right after the
+/// handshake) out of its stream, without blocking: the socket is briefly non-blocking, and
+/// whatever the buffered reader returns before `WouldBlock` is pending data for the upstream.
+fn drain_buffered(client: &TcpStream, stream: &mut dyn Read) -> io::Result<Vec<u8>> {
+    client.set_nonblocking(true)?;
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 4096];
+    let result = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                pending.extend_from_slice(&buf[..n]);
+                if pending.len() >= 64 * 1024 {
+                    break Ok(());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    client.set_nonblocking(false)?;
+    result.map(|()| pending)
+}
+
+fn unreachable(dest: Dest, message: String) -> Error {
+    match dest {
+        Dest::Ory => Error::OryUnreachable(message),
+        Dest::Upstream => Error::UpstreamUnreachable(message),
+    }
+}
+
+fn timed_out(dest: Dest, message: String) -> Error {
+    match dest {
+        Dest::Ory => Error::OryTimeout(message),
+        Dest::Upstream => Error::UpstreamTimeout(message),
+    }
+}
