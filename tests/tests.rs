@@ -26,3 +26,4 @@ mod routing;
 mod session;
 mod smoke;
 mod whoami_failures;
+mod websocket;

@@ -28,9 +28,11 @@ pub mod nginx;
 pub mod ory;
 pub mod ory_flows;
 pub mod proxy;
+pub mod raw;
 pub mod server;
 pub mod upstream;
 pub mod webdriver;
+pub mod ws;
 
 #[allow(unused_imports)]
 pub use client::{raw_exchange, Req, Resp};

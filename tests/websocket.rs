@@ -1,0 +1,117 @@
+//! WebSockets (and any `Upgrade`) through the proxy: full duplex, server push first, several at
+//! once, clean close, a session token on the handshake, and no request worker held.
+
+use crate::util::ws::{WsClient, WsEcho, CLOSE};
+use crate::util::{FakeOry, ProxyProcess, Req};
+use std::time::Duration;
+
+#[test]
+fn websocket_echo_with_server_push_and_token() {
+    let ory = FakeOry::start();
+    let echo = WsEcho::start();
+    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &[]);
+    let session = ory.create_session("ws@example.org");
+
+    let mut ws = WsClient::connect(proxy.addr, "/live?x=1", &[("Cookie", &session.cookie())])
+        .unwrap_or_else(|head| panic!("no 101: {head:?}\n{}", proxy.stderr()));
+    // The server speaks first, without the client sending anything.
+    assert_eq!(ws.read_text(), "hello 1");
+    for i in 0..5 {
+        let msg = format!("message {i} {}", "x".repeat(i * 300));
+        ws.send_text(&msg);
+        assert_eq!(ws.read_text(), msg);
+    }
+    ws.send_close();
+    let f = ws.read().expect("close frame");
+    assert_eq!(f.opcode, CLOSE);
+    // Then the end of the stream.
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut ws.stream, &mut rest);
+    assert!(rest.is_empty(), "{rest:?}");
+    crate::util::wait_until("the upstream to see the close", || {
+        (echo.closed() == 1).then_some(())
+    });
+
+    // The handshake reached the upstream with the WebSocket headers and a token.
+    let (first, headers) = echo.handshake(0).expect("handshake");
+    assert_eq!(first, "GET /live?x=1 HTTP/1.1");
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("upgrade").as_deref(), Some("websocket"));
+    assert!(get("sec-websocket-key").is_some());
+    let bearer = get("authorization").expect("authorization on the handshake");
+    let token = bearer.strip_prefix("Bearer ").expect("bearer");
+    let verified = crate::util::jwt::verify(&proxy, token);
+    assert_eq!(verified.claims["sub"], session.identity_id.as_str());
+}
+
+#[test]
+fn many_sockets_at_once_do_not_hold_workers() {
+    let ory = FakeOry::start();
+    let echo = WsEcho::start();
+    // One worker: if a socket held it, the next handshake and the plain request would wait.
+    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &["--workers", "1", "--no-jwt"]);
+    let mut sockets: Vec<WsClient> = (0..8)
+        .map(|_| {
+            WsClient::connect(proxy.addr, "/", &[])
+                .unwrap_or_else(|h| panic!("no 101: {h:?}\n{}", proxy.stderr()))
+        })
+        .collect();
+    for ws in &mut sockets {
+        assert!(ws.read_text().starts_with("hello "));
+    }
+    // All open at once; talk on them in reverse order.
+    for (i, ws) in sockets.iter_mut().enumerate().rev() {
+        ws.send_text(&format!("from {i}"));
+    }
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        assert_eq!(ws.read_text(), format!("from {i}"));
+    }
+    assert_eq!(echo.opened(), 8);
+    // Plain requests still pass while the sockets stay open. The upstream answers them with
+    // 426 (it only speaks WebSocket), which is what arrives.
+    let r = Req::get(&proxy.url("/plain")).send();
+    assert_eq!(r.status, 426, "{}", r.text());
+    // The client closing its TCP connection ends the upstream side too.
+    drop(sockets);
+    crate::util::wait_until("all upstream sockets to close", || {
+        (echo.closed() == 8).then_some(())
+    });
+}
+
+#[test]
+fn upgrade_refused_by_the_upstream_is_passed_back() {
+    let ory = FakeOry::start();
+    let echo = WsEcho::start();
+    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &["--no-jwt"]);
+    // Not a WebSocket upgrade: the echo server answers 426 with a body.
+    let mut stream = std::net::TcpStream::connect(proxy.addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+    )
+    .unwrap();
+    let bytes = crate::util::client::read_until_close(&mut stream, Duration::from_secs(20));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 426 "), "{text}");
+    assert!(text.ends_with("websocket"), "{text}");
+}
+
+#[test]
+fn upgrade_with_a_body_is_refused() {
+    let ory = FakeOry::start();
+    let echo = WsEcho::start();
+    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &["--no-jwt"]);
+    let bytes = crate::util::raw_exchange(
+        proxy.addr,
+        b"POST /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    let r = crate::util::client::RawResponse::parse(&bytes);
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(echo.opened(), 0);
+    assert!(echo.handshake(0).is_none());
+}
