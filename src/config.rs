@@ -293,19 +293,17 @@ impl Config {
             },
             None => workers * 16,
         };
-        let duration = |value: &Option<String>,
-                        flag: &'static str,
-                        var: &'static str,
-                        default: Duration| {
-            match flag_or_env(value, flag, var, env) {
-                Some((name, v)) => match parse_duration(&v) {
-                    Ok(d) if !d.is_zero() => Ok(d),
-                    Ok(_) => Err(format!("{name} '{v}' must be longer than zero")),
-                    Err(e) => Err(format!("{name} {e}")),
-                },
-                None => Ok(default),
-            }
-        };
+        let duration =
+            |value: &Option<String>, flag: &'static str, var: &'static str, default: Duration| {
+                match flag_or_env(value, flag, var, env) {
+                    Some((name, v)) => match parse_duration(&v) {
+                        Ok(d) if !d.is_zero() => Ok(d),
+                        Ok(_) => Err(format!("{name} '{v}' must be longer than zero")),
+                        Err(e) => Err(format!("{name} {e}")),
+                    },
+                    None => Ok(default),
+                }
+            };
         let upstream_timeout = duration(
             &raw.upstream_timeout,
             "--upstream-timeout",

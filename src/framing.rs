@@ -130,7 +130,10 @@ mod tests {
     fn plain_framings() {
         assert_eq!(check(&[]), Ok(BodyFraming::None));
         assert_eq!(check(&[("Content-Length", "0")]), Ok(BodyFraming::None));
-        assert_eq!(check(&[("content-length", "42")]), Ok(BodyFraming::Length(42)));
+        assert_eq!(
+            check(&[("content-length", "42")]),
+            Ok(BodyFraming::Length(42))
+        );
         assert_eq!(
             check(&[("Content-Length", "42"), ("Content-Length", "42")]),
             Ok(BodyFraming::Length(42))
@@ -157,7 +160,10 @@ mod tests {
             &[("Transfer-Encoding", "gzip, chunked")],
             &[("Transfer-Encoding", "chunked, identity")],
             &[("Transfer-Encoding", "identity")],
-            &[("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")],
+            &[
+                ("Transfer-Encoding", "chunked"),
+                ("Transfer-Encoding", "chunked"),
+            ],
         ];
         for headers in cases {
             assert!(

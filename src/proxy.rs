@@ -8,6 +8,7 @@ use crate::cache::{Cached, Fetched, SessionCache, TokenMemo};
 use crate::config::Config;
 use crate::cors::{self, Cors, Decision};
 use crate::error::Error;
+use crate::framing::{self, BodyFraming, Refusal};
 use crate::headers;
 use crate::health::Readiness;
 use crate::jwt::{Claims, KeySet};
@@ -16,13 +17,12 @@ use crate::metrics::{self, RouteKind, WhoamiOutcome};
 use crate::response::{self, Body};
 use crate::rewrite::{self, Rewriter};
 use crate::route::{self, Route};
-use crate::framing::{self, BodyFraming, Refusal};
 use crate::session::{self, Credentials, Session};
 use crate::sys;
 use crate::tunnel;
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
 use ureq::config::AutoHeaderValue;
@@ -60,6 +60,8 @@ pub struct App {
     cors: Cors,
     /// The last readiness check, for `/.ory/proxy/health/ready`.
     readiness: Readiness,
+    /// Connections whose framing was refused (see [`App::precheck`]).
+    poisoned: Poisoned,
 }
 
 /// What the access log and the metrics learn about one request while it is handled.
@@ -132,13 +134,62 @@ impl App {
                 &config.additional_cors_headers,
             ),
             readiness: Readiness::new(&config),
+            poisoned: Poisoned::default(),
             keys,
             config,
         }
     }
 
+    /// Checks a request's head on the dispatcher thread, in arrival order, before any worker
+    /// sees it. A refused head marks its connection as poisoned: requests `tiny_http` already
+    /// parsed behind it on the same connection (it reads ahead) are dropped, not forwarded,
+    /// since where one request ends and the next begins is exactly what cannot be trusted.
+    pub fn precheck(&self, request: &tiny_http::Request) -> Precheck {
+        let peer = request.remote_addr().copied();
+        if let Some(p) = peer {
+            if self.poisoned.contains(p) {
+                return Precheck::Poisoned;
+            }
+        }
+        let checked = framing::check_request(
+            request.method().as_str(),
+            request.url(),
+            request
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
+        );
+        if checked.is_err() {
+            if let Some(p) = peer {
+                self.poisoned.insert(p);
+            }
+        }
+        Precheck::Checked(checked)
+    }
+
     /// Handles one request, counts it and writes its access log line.
     pub fn handle(&self, request: tiny_http::Request) {
+        let checked = self.precheck(&request);
+        self.handle_checked(request, checked);
+    }
+
+    /// [`App::handle`] after [`App::precheck`].
+    pub fn handle_checked(&self, request: tiny_http::Request, checked: Precheck) {
+        let framing = match checked {
+            Precheck::Checked(f) => f,
+            Precheck::Poisoned => {
+                // Dropped unanswered: tiny_http writes its answers in order, so whatever it
+                // tries to write for this request comes after the refusal that closed the socket.
+                logger::debug(|| {
+                    format!(
+                        "dropped {} {}: it followed a refused request on the same connection",
+                        request.method().as_str(),
+                        request.url().split('?').next().unwrap_or_default()
+                    )
+                });
+                return;
+            }
+        };
         let started = Instant::now();
         let method = request.method().as_str().to_owned();
         let target = request.url().to_owned();
@@ -148,14 +199,6 @@ impl App {
             session: "none",
             bytes: 0,
         };
-        let framing = framing::check_request(
-            &method,
-            &target,
-            request
-                .headers()
-                .iter()
-                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
-        );
         let status = match (framing, route::origin_form(&target)) {
             (Err(refusal), _) => {
                 let error = match refusal {
@@ -345,9 +388,11 @@ impl App {
         target: &str,
         error: Error,
     ) -> (u16, u64) {
-        if error.closes_connection() || body_may_be_unread(&request) {
-            self.stop_reading(&request);
-        }
+        let closing = if error.closes_connection() || body_may_be_unread(&request) {
+            self.stop_reading(&request)
+        } else {
+            None
+        };
         let status = error.status();
         let path = target.split('?').next().unwrap_or(target);
         logger::error(&format!("{method} {path}: {status} {error}"));
@@ -357,7 +402,8 @@ impl App {
         let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
         headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
         headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
-        let bytes = response::write(request, status, &headers, Body::Bytes(body.as_bytes()))
+        let body = Body::Bytes(body.as_bytes());
+        let bytes = response::write_then_close(request, status, &headers, body, closing.as_ref())
             .map_or(0, |w| w.body_bytes);
         (status, bytes)
     }
@@ -377,9 +423,8 @@ impl App {
         // tiny_http hands over the raw stream as the body of such a request, so no body
         // framing can be trusted: upgrades carry no body.
         if framing != BodyFraming::None {
-            let e = Error::BadRequest(
-                "a request with Connection: upgrade must not have a body".into(),
-            );
+            let e =
+                Error::BadRequest("a request with Connection: upgrade must not have a body".into());
             return self.fail(request, method, target, e, ex);
         }
         match tunnel::requested_protocol(&request) {
@@ -402,14 +447,16 @@ impl App {
         self.fail(request, method, target, error, ex)
     }
 
-    /// Stops reading from the client connection of `request`: the rest of its body is
-    /// discarded and `tiny_http` ends the connection after the answer being written.
-    pub(crate) fn stop_reading(&self, request: &tiny_http::Request) {
-        if let Some(peer) = request.remote_addr() {
-            if let Some(socket) = sys::find_client_socket(self.config.port, *peer) {
-                let _ = socket.shutdown(Shutdown::Read);
-            }
-        }
+    /// Stops reading from the client connection of `request` and returns a handle on it, to
+    /// close it after the answer ([`response::write_then_close`]): the rest of the body is
+    /// discarded at once instead of being drained by `tiny_http` on this thread.
+    /// Whatever `tiny_http` parses after this request on the same connection is dropped too.
+    pub(crate) fn stop_reading(&self, request: &tiny_http::Request) -> Option<TcpStream> {
+        let peer = *request.remote_addr()?;
+        self.poisoned.insert(peer);
+        let socket = sys::find_client_socket(self.config.port, peer)?;
+        let _ = socket.shutdown(Shutdown::Read);
+        Some(socket)
     }
 
     /// Closes a client connection at once (after a broken or close-delimited response).
@@ -501,11 +548,13 @@ impl App {
             BodyFraming::Length(n) => body.read >= n,
             BodyFraming::Chunked => body.eof,
         };
-        if !body_done {
-            // The next hop answered without reading the whole body: discard the rest and end
-            // the connection after this response rather than drain it on a worker.
-            self.stop_reading(&request);
-        }
+        // The next hop answered without reading the whole body: discard the rest and end the
+        // connection after this response rather than drain it on a worker.
+        let closing = if body_done {
+            None
+        } else {
+            self.stop_reading(&request)
+        };
         let peer = request.remote_addr().copied();
         let status = upstream_response.status().as_u16();
         let (parts, body) = upstream_response.into_parts();
@@ -601,7 +650,7 @@ impl App {
                 length,
             },
         };
-        match response::write(request, status, &out, body) {
+        match response::write_then_close(request, status, &out, body, closing.as_ref()) {
             Ok(w) => {
                 ex.bytes = w.body_bytes;
                 if w.close_delimited {
@@ -820,6 +869,45 @@ impl App {
     }
 }
 
+/// The outcome of [`App::precheck`].
+pub enum Precheck {
+    /// The head was checked: its body framing, or why it is refused.
+    Checked(Result<BodyFraming, Refusal>),
+    /// It arrived on a connection whose earlier request was refused: drop it unanswered.
+    Poisoned,
+}
+
+/// Client connections (by peer address) whose framing failed, remembered for a short while.
+#[derive(Default)]
+struct Poisoned {
+    peers: std::sync::Mutex<Vec<(SocketAddr, Instant)>>,
+}
+
+impl Poisoned {
+    /// How long a peer address stays poisoned: long enough for everything `tiny_http` read
+    /// ahead on that connection to be dispatched; the connection itself is closed at once.
+    const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    /// At most this many addresses are remembered (oldest forgotten first).
+    const MAX: usize = 4096;
+
+    fn insert(&self, peer: SocketAddr) {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.retain(|(_, at)| at.elapsed() < Self::TTL);
+        if peers.len() >= Self::MAX {
+            peers.remove(0);
+        }
+        peers.push((peer, Instant::now()));
+    }
+
+    fn contains(&self, peer: SocketAddr) -> bool {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        !peers.is_empty()
+            && peers
+                .iter()
+                .any(|(p, at)| *p == peer && at.elapsed() < Self::TTL)
+    }
+}
+
 /// Every `Cookie` header of the request as one value. HTTP/1.1 clients send one, but a front
 /// end that splits cookies (as HTTP/2 allows, RFC 9113 §8.2.3) sends several, and the session
 /// cookie must not be lost because another `Cookie` header came after it.
@@ -985,7 +1073,10 @@ fn client_body_error(e: &io::Error) -> Error {
 fn body_may_be_unread(request: &tiny_http::Request) -> bool {
     let expects = header(request, "expect").is_some();
     let chunked = header(request, "transfer-encoding").is_some();
-    chunked || request.body_length().is_some_and(|n| n > 1024 || (n > 0 && expects))
+    chunked
+        || request
+            .body_length()
+            .is_some_and(|n| n > 1024 || (n > 0 && expects))
 }
 
 enum SendError {

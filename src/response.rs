@@ -49,6 +49,19 @@ pub fn write(
     headers: &[(&str, &str)],
     body: Body<'_>,
 ) -> io::Result<Written> {
+    write_then_close(request, status, headers, body, None)
+}
+
+/// [`write`], then, when `close` is given (a handle on the client's socket), the connection is
+/// shut down before `tiny_http` gets it back: the answer says `Connection: close`, and nothing
+/// `tiny_http` may still have buffered from the client is read as another request.
+pub fn write_then_close(
+    request: tiny_http::Request,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: Body<'_>,
+    close: Option<&std::net::TcpStream>,
+) -> io::Result<Written> {
     let is_head = request.method() == &tiny_http::Method::Head;
     let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
     let no_body = bodiless(is_head, status);
@@ -83,28 +96,47 @@ pub fn write(
         None if !no_body => head.extend_from_slice(b"Connection: close\r\n"),
         _ => {}
     }
+    let close_delimited = length.is_none() && !no_body && !chunked;
+    if close.is_some() && !close_delimited {
+        head.extend_from_slice(b"Connection: close\r\n");
+    }
     head.extend_from_slice(b"\r\n");
+    let result = write_head_and_body(&mut writer, head, no_body, body, chunked);
+    if let Some(socket) = close {
+        let _ = writer.flush();
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+    }
+    result.map(|body_bytes| Written {
+        body_bytes,
+        close_delimited,
+    })
+}
 
-    let mut written = Written {
-        close_delimited: length.is_none() && !no_body && !chunked,
-        ..Written::default()
-    };
+/// Writes the head, then the body with its framing; returns the body bytes written.
+fn write_head_and_body(
+    writer: &mut dyn Write,
+    mut head: Vec<u8>,
+    no_body: bool,
+    body: Body<'_>,
+    chunked: bool,
+) -> io::Result<u64> {
     if no_body {
         writer.write_all(&head)?;
         writer.flush()?;
-        return Ok(written);
+        return Ok(0);
     }
+    let mut written = 0;
     match body {
         Body::Empty => writer.write_all(&head)?,
         Body::Bytes(b) => {
             head.extend_from_slice(b);
             writer.write_all(&head)?;
-            written.body_bytes = b.len() as u64;
+            written = b.len() as u64;
         }
         Body::Stream { reader, length } => {
             writer.write_all(&head)?;
             writer.flush()?;
-            written.body_bytes = copy_body(reader, &mut writer, length, chunked)?;
+            written = copy_body(reader, writer, length, chunked)?;
         }
     }
     writer.flush()?;

@@ -155,11 +155,14 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
             );
             continue;
         }
+        // The head is checked here, in arrival order, so a refused request poisons its
+        // connection before anything tiny_http parsed behind it reaches a worker.
+        let checked = app.precheck(&request);
         let app = Arc::clone(&app);
         crate::metrics::request_queued();
         pool.execute(move || {
             let _in_flight = crate::metrics::request_started();
-            app.handle(request)
+            app.handle_checked(request, checked)
         });
     }
 

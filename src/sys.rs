@@ -197,7 +197,11 @@ fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
 pub fn find_client_socket(listen_port: u16, peer: SocketAddr) -> Option<TcpStream> {
     let entries = std::fs::read_dir("/proc/self/fd").ok()?;
     for entry in entries.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<RawFd>().ok()) else {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<RawFd>().ok())
+        else {
             continue;
         };
         if !is_client_socket(fd, listen_port, peer) {
@@ -246,6 +250,9 @@ mod tests {
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (accepted, _) = listener.accept().unwrap();
         let t = accepted.read_timeout().unwrap().expect("inherited timeout");
-        assert!(t >= Duration::from_millis(1000) && t <= Duration::from_millis(2000), "{t:?}");
+        assert!(
+            t >= Duration::from_millis(1000) && t <= Duration::from_millis(2000),
+            "{t:?}"
+        );
     }
 }

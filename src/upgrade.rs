@@ -42,7 +42,10 @@ impl App {
             Dest::Upstream => &self.config.upstream,
         };
         if origin.is_https() {
-            let e = unreachable(dest, "upgrades to an https:// next hop are not supported".into());
+            let e = unreachable(
+                dest,
+                "upgrades to an https:// next hop are not supported".into(),
+            );
             return self.fail_exchange(request, method, target, e, ex);
         }
         let full_path = match dest {
@@ -66,18 +69,17 @@ impl App {
             }
         };
         let head = tunnel::request_head(method, &full_path, built.headers(), protocol);
-        let (upstream, answer, pending) =
-            match self.handshake(&origin.host, origin.port, &head) {
-                Ok(x) => x,
-                Err(e) => {
-                    let error = if crate::error::is_timeout(&e) {
-                        timed_out(dest, e.to_string())
-                    } else {
-                        unreachable(dest, e.to_string())
-                    };
-                    return self.fail_exchange(request, method, target, error, ex);
-                }
-            };
+        let (upstream, answer, pending) = match self.handshake(&origin.host, origin.port, &head) {
+            Ok(x) => x,
+            Err(e) => {
+                let error = if crate::error::is_timeout(&e) {
+                    timed_out(dest, e.to_string())
+                } else {
+                    unreachable(dest, e.to_string())
+                };
+                return self.fail_exchange(request, method, target, error, ex);
+            }
+        };
 
         let named = headers::connection_tokens(
             answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -86,13 +88,17 @@ impl App {
         for (name, value) in &answer.headers {
             let lower = name.to_ascii_lowercase();
             if headers::forward_response_header(&lower, &named) {
-                let v = self.rewrite_response_header(dest, &lower, value).into_owned();
+                let v = self
+                    .rewrite_response_header(dest, &lower, value)
+                    .into_owned();
                 owned.push((lower, v));
             }
         }
         if let Some(l) = &lookup {
             for c in &l.set_cookies {
-                let v = self.rewrite_response_header(dest, "set-cookie", c).into_owned();
+                let v = self
+                    .rewrite_response_header(dest, "set-cookie", c)
+                    .into_owned();
                 owned.push(("set-cookie".to_owned(), v));
             }
         }
@@ -102,8 +108,7 @@ impl App {
             .collect();
 
         if answer.status != 101 {
-            let status =
-                self.pass_refusal(request, method, &answer, &out, pending, upstream);
+            let status = self.pass_refusal(request, method, &answer, &out, pending, upstream);
             return status;
         }
 

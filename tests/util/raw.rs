@@ -108,7 +108,10 @@ pub fn read_head(stream: &mut impl Read) -> io::Result<Head> {
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("eof before the end of a head: {:?}", String::from_utf8_lossy(&buf)),
+                format!(
+                    "eof before the end of a head: {:?}",
+                    String::from_utf8_lossy(&buf)
+                ),
             ));
         }
         buf.extend_from_slice(&chunk[..n]);

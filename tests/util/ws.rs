@@ -85,7 +85,12 @@ pub const BINARY: u8 = 2;
 pub const CLOSE: u8 = 8;
 
 /// Writes a final frame; clients mask (`mask = Some`), servers do not.
-pub fn write_frame(w: &mut impl Write, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> io::Result<()> {
+pub fn write_frame(
+    w: &mut impl Write,
+    opcode: u8,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) -> io::Result<()> {
     let mut out = vec![0x80 | opcode];
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
     match payload.len() {
@@ -162,7 +167,9 @@ impl WsEcho {
             Arc::clone(&closed),
         );
         let server = RawServer::start(move |mut stream| {
-            let Ok(head) = read_head(&mut stream) else { return };
+            let Ok(head) = read_head(&mut stream) else {
+                return;
+            };
             let key = head.header("sec-websocket-key").map(str::to_owned);
             let upgrade = head
                 .header("upgrade")
@@ -322,8 +329,14 @@ impl WsClient {
 #[test]
 fn sha1_known_answers() {
     let hex = |b: [u8; 20]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    assert_eq!(hex(sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(
+        hex(sha1(b"abc")),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
     assert_eq!(hex(sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
     // RFC 6455 §1.3's example.
-    assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(
+        accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
 }
