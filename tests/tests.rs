@@ -26,5 +26,7 @@ mod rewrite;
 mod routing;
 mod session;
 mod smoke;
+mod streaming;
+mod timeouts;
 mod websocket;
 mod whoami_failures;

@@ -187,14 +187,28 @@ impl RssSampler {
     }
 }
 
-/// A deterministic byte pattern, so streamed bodies can be checked without storing them.
+/// A deterministic byte pattern with a prime period (so it never lines up with buffer sizes),
+/// so streamed bodies can be checked without storing them.
 pub fn pattern_byte(i: u64) -> u8 {
-    (i.wrapping_mul(31) % 251) as u8
+    (i % 251) as u8
 }
 
 /// Fills `buf` with the pattern starting at offset `at`.
 pub fn fill_pattern(buf: &mut [u8], at: u64) {
-    for (k, b) in buf.iter_mut().enumerate() {
-        *b = pattern_byte(at + k as u64);
+    let cycle: Vec<u8> = (0..251u8).collect();
+    let mut offset = (at % 251) as usize;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = (251 - offset).min(buf.len() - filled);
+        buf[filled..filled + n].copy_from_slice(&cycle[offset..offset + n]);
+        filled += n;
+        offset = 0;
     }
+}
+
+/// Whether `buf` holds the pattern starting at offset `at`.
+pub fn is_pattern(buf: &[u8], at: u64) -> bool {
+    let mut expected = vec![0u8; buf.len()];
+    fill_pattern(&mut expected, at);
+    expected == buf
 }

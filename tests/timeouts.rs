@@ -1,0 +1,142 @@
+//! Timeouts, back-pressure and graceful shutdown.
+
+use crate::util::{FakeOry, ProxyProcess, Reply, Req, Upstream, Whoami};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[test]
+fn slow_upstream_is_504_after_the_upstream_timeout() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(Reply::new(200).body("late").delay(Duration::from_secs(5)));
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &["--no-jwt", "--upstream-timeout", "1s"],
+    );
+    let started = Instant::now();
+    let r = Req::get(&proxy.url("/slow")).send();
+    let waited = started.elapsed();
+    let message = r.assert_proxy_error(504);
+    assert!(message.contains("upstream timed out"), "{message}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(4500),
+        "{waited:?}"
+    );
+    proxy.wait_for_log(|l| l.contains("504"));
+}
+
+#[test]
+fn slow_session_lookup_is_504_within_the_session_timeout() {
+    let ory = FakeOry::start();
+    ory.set_whoami(Whoami::Slow(Duration::from_secs(10)));
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--session-timeout", "500ms"]);
+    let session = ory.create_session("slow@example.org");
+    let started = Instant::now();
+    let r = Req::get(&proxy.url("/app"))
+        .header("Cookie", &session.cookie())
+        .send();
+    let waited = started.elapsed();
+    let message = r.assert_proxy_error(504);
+    assert!(message.contains("session lookup"), "{message}");
+    // One attempt and one retry, 500 ms each.
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert_eq!(upstream.request_count(), 0, "not forwarded anonymously");
+}
+
+#[test]
+fn overload_is_503_with_retry_after() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(Reply::new(200).body("done").delay(Duration::from_secs(3)));
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &["--no-jwt", "--workers", "1", "--max-queue", "1"],
+    );
+    // One worker and room for one waiting request: of three at once, one is refused.
+    let clients: Vec<_> = (0..3)
+        .map(|i| {
+            let url = proxy.url(&format!("/r{i}"));
+            std::thread::spawn(move || Req::get(&url).send())
+        })
+        .collect();
+    let answers: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let refused: Vec<_> = answers.iter().filter(|r| r.status == 503).collect();
+    let served = answers.iter().filter(|r| r.status == 200).count();
+    assert_eq!((refused.len(), served), (1, 2), "{answers:#?}");
+    let message = refused[0].assert_proxy_error(503);
+    assert!(message.contains("overloaded"), "{message}");
+    assert_eq!(refused[0].header("retry-after"), Some("1"));
+    assert_eq!(
+        upstream.request_count(),
+        2,
+        "the refused request was not forwarded"
+    );
+}
+
+fn kill(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_lets_a_slow_request_finish_then_exits_0() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(
+        Reply::new(200)
+            .body("finished")
+            .delay(Duration::from_millis(1500)),
+    );
+    let mut proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--no-jwt"]);
+    let url = proxy.url("/slow");
+    let slow = std::thread::spawn(move || Req::get(&url).send());
+    upstream.wait_for_requests(1);
+    kill(proxy.pid(), "TERM");
+    let r = slow.join().unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "finished");
+    let status = proxy
+        .wait_exit(Duration::from_secs(20))
+        .expect("proxy exited after SIGTERM");
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", proxy.stderr());
+    // No longer accepting.
+    assert!(TcpStream::connect_timeout(&proxy.addr, Duration::from_secs(2)).is_err());
+    assert!(
+        proxy.stderr().contains("shut down cleanly"),
+        "{}",
+        proxy.stderr()
+    );
+}
+
+#[test]
+fn sigint_with_a_hung_request_exits_after_the_grace_period() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    upstream.always(Reply::new(200).delay(Duration::from_secs(30)));
+    let mut proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &["--no-jwt", "--shutdown-grace", "1s"],
+    );
+    let url = proxy.url("/hangs");
+    std::thread::spawn(move || Req::get(&url).try_send());
+    upstream.wait_for_requests(1);
+    let started = Instant::now();
+    kill(proxy.pid(), "INT");
+    let status = proxy
+        .wait_exit(Duration::from_secs(20))
+        .expect("proxy exited after SIGINT");
+    assert_eq!(status.code(), Some(0));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert!(proxy.stderr().contains("cut off"), "{}", proxy.stderr());
+}
