@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC11B65";
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// SHA-1 (FIPS 180-4), for `Sec-WebSocket-Accept` only.
 pub fn sha1(data: &[u8]) -> [u8; 20] {
