@@ -19,9 +19,9 @@ pub const MAX_HEADERS: usize = 100;
 /// How the body of an accepted request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFraming {
-    /// No body (no `Content-Length`, no `Transfer-Encoding`, or `Content-Length: 0`).
+    /// No body (no `Content-Length`, no `Transfer-Encoding`).
     None,
-    /// Exactly this many bytes.
+    /// Exactly this many bytes (`Content-Length: 0` included: a POST keeps its length).
     Length(u64),
     /// `Transfer-Encoding: chunked`.
     Chunked,
@@ -98,7 +98,7 @@ pub fn check_request<'a>(
             "both content-length and transfer-encoding".into(),
         )),
         (true, None) => Ok(BodyFraming::Chunked),
-        (false, Some(0)) | (false, None) => Ok(BodyFraming::None),
+        (false, None) => Ok(BodyFraming::None),
         (false, Some(n)) => Ok(BodyFraming::Length(n)),
     }
 }
@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn plain_framings() {
         assert_eq!(check(&[]), Ok(BodyFraming::None));
-        assert_eq!(check(&[("Content-Length", "0")]), Ok(BodyFraming::None));
+        assert_eq!(
+            check(&[("Content-Length", "0")]),
+            Ok(BodyFraming::Length(0))
+        );
         assert_eq!(
             check(&[("content-length", "42")]),
             Ok(BodyFraming::Length(42))

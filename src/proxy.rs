@@ -422,7 +422,7 @@ impl App {
         }
         // tiny_http hands over the raw stream as the body of such a request, so no body
         // framing can be trusted: upgrades carry no body.
-        if framing != BodyFraming::None {
+        if !matches!(framing, BodyFraming::None | BodyFraming::Length(0)) {
             let e =
                 Error::BadRequest("a request with Connection: upgrade must not have a body".into());
             return self.fail(request, method, target, e, ex);
@@ -1037,7 +1037,7 @@ fn send(
     state: &mut BodyState,
 ) -> Result<http::Response<ureq::Body>, SendError> {
     let result = match outgoing.framing {
-        BodyFraming::None => {
+        BodyFraming::None | BodyFraming::Length(0) => {
             let req = outgoing.builder.body(()).map_err(SendError::Build)?;
             agent.run(req)
         }

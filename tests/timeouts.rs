@@ -55,13 +55,15 @@ fn overload_is_503_with_retry_after() {
         &ory.url(),
         &["--no-jwt", "--workers", "1", "--max-queue", "1"],
     );
-    // One worker and room for one waiting request: of three at once, one is refused.
-    let clients: Vec<_> = (0..3)
-        .map(|i| {
-            let url = proxy.url(&format!("/r{i}"));
-            std::thread::spawn(move || Req::get(&url).send())
-        })
-        .collect();
+    // One worker and room for one waiting request. Once the worker is busy (the upstream has
+    // the first request), of two more at once one waits and one is refused.
+    let spawn = |i: usize| {
+        let url = proxy.url(&format!("/r{i}"));
+        std::thread::spawn(move || Req::get(&url).send())
+    };
+    let mut clients = vec![spawn(0)];
+    upstream.wait_for_requests(1);
+    clients.extend([spawn(1), spawn(2)]);
     let answers: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
     let refused: Vec<_> = answers.iter().filter(|r| r.status == 503).collect();
     let served = answers.iter().filter(|r| r.status == 200).count();
