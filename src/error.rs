@@ -29,6 +29,8 @@ pub enum Error {
     HeadTooLarge(String),
     /// The client stopped sending its body (408).
     ClientTimeout,
+    /// The declared body is larger than the proxy can handle (413).
+    PayloadTooLarge(String),
     /// A path under `/.ory/proxy/` that the proxy does not serve.
     NotFound,
     /// A method the proxy's own endpoint does not support.
@@ -50,6 +52,7 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::HeadTooLarge(_) => 431,
             Error::ClientTimeout => 408,
+            Error::PayloadTooLarge(_) => 413,
             Error::NotFound => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Internal(_) => 500,
@@ -101,6 +104,7 @@ impl fmt::Display for Error {
             Error::BadRequest(e) => write!(f, "bad request: {e}"),
             Error::HeadTooLarge(e) => write!(f, "request header fields too large: {e}"),
             Error::ClientTimeout => write!(f, "client stopped sending the request body"),
+            Error::PayloadTooLarge(e) => write!(f, "request body too large: {e}"),
             Error::NotFound => write!(f, "not found"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Internal(e) => write!(f, "internal error: {e}"),

@@ -164,6 +164,14 @@ impl App {
                 self.poisoned.insert(p);
             }
         }
+        if let Ok(BodyFraming::Length(n)) = checked {
+            if !droppable_length(n) {
+                if let Some(p) = peer {
+                    self.poisoned.insert(p);
+                }
+                return Precheck::Undroppable;
+            }
+        }
         Precheck::Checked(checked)
     }
 
@@ -187,6 +195,10 @@ impl App {
                         request.url().split('?').next().unwrap_or_default()
                     )
                 });
+                return;
+            }
+            Precheck::Undroppable => {
+                self.refuse_undroppable(request);
                 return;
             }
         };
@@ -445,6 +457,39 @@ impl App {
         ex: &mut Exchange,
     ) -> u16 {
         self.fail(request, method, target, error, ex)
+    }
+
+    /// Answers 413 on the raw socket, closes it, and never drops `request`.
+    ///
+    /// `tiny_http` drains an unread `Content-Length` body when its request is dropped, and
+    /// first allocates a buffer of the whole remaining length (`EqualReader::drop` in its
+    /// `util/equal_reader.rs`): for a length beyond what the system can allocate, that aborts
+    /// the process. Such a request is therefore leaked on purpose (a few hundred bytes and one
+    /// parked `tiny_http` connection thread) after a direct answer.
+    fn refuse_undroppable(&self, request: tiny_http::Request) {
+        let method = request.method().as_str().to_owned();
+        let target = request.url().to_owned();
+        let error = Error::PayloadTooLarge(format!(
+            "content-length {} is larger than this host can handle",
+            request.body_length().unwrap_or_default()
+        ));
+        logger::error(&format!(
+            "{method} {}: 413 {error}",
+            target.split('?').next().unwrap_or(&target)
+        ));
+        if let Some(peer) = request.remote_addr() {
+            if let Some(mut socket) = sys::find_client_socket(self.config.port, *peer) {
+                let body = error.json_body();
+                let head = format!(
+                    "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = io::Write::write_all(&mut socket, head.as_bytes());
+                let _ = io::Write::write_all(&mut socket, body.as_bytes());
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+        }
+        std::mem::forget(request);
     }
 
     /// Stops reading from the client connection of `request` and returns a handle on it, to
@@ -869,12 +914,29 @@ impl App {
     }
 }
 
+/// Whether `tiny_http` could drop a request with this `Content-Length` and an unread body
+/// without aborting: it allocates the remaining length in one piece. Lengths up to 1 GiB are
+/// taken as fine; larger ones are probed with a fallible allocation of the same size (virtual
+/// memory only; freed at once).
+fn droppable_length(n: u64) -> bool {
+    const ALWAYS_FINE: u64 = 1 << 30;
+    if n <= ALWAYS_FINE {
+        return true;
+    }
+    let Ok(n) = usize::try_from(n) else {
+        return false;
+    };
+    Vec::<u8>::new().try_reserve_exact(n).is_ok()
+}
+
 /// The outcome of [`App::precheck`].
 pub enum Precheck {
     /// The head was checked: its body framing, or why it is refused.
     Checked(Result<BodyFraming, Refusal>),
     /// It arrived on a connection whose earlier request was refused: drop it unanswered.
     Poisoned,
+    /// Its `Content-Length` is too large for `tiny_http` to ever drop it safely.
+    Undroppable,
 }
 
 /// Client connections (by peer address) whose framing failed, remembered for a short while.

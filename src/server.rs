@@ -142,22 +142,27 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
             }
         };
 
-        if pool.queued_count() >= app.config.max_queue {
-            let started = std::time::Instant::now();
-            let method = request.method().as_str().to_owned();
-            let target = request.url().to_owned();
-            let status = app.answer_error(request, &method, &target, Error::Overloaded);
-            crate::metrics::request_rejected();
-            crate::metrics::request_finished(
-                crate::metrics::RouteKind::Local,
-                status,
-                started.elapsed(),
-            );
-            continue;
-        }
         // The head is checked here, in arrival order, so a refused request poisons its
         // connection before anything tiny_http parsed behind it reaches a worker.
         let checked = app.precheck(&request);
+        if pool.queued_count() >= app.config.max_queue {
+            if matches!(checked, crate::proxy::Precheck::Checked(_)) {
+                let started = std::time::Instant::now();
+                let method = request.method().as_str().to_owned();
+                let target = request.url().to_owned();
+                let status = app.answer_error(request, &method, &target, Error::Overloaded);
+                crate::metrics::request_rejected();
+                crate::metrics::request_finished(
+                    crate::metrics::RouteKind::Local,
+                    status,
+                    started.elapsed(),
+                );
+            } else {
+                // Dropped or refused without a worker's help (and never dropped unsafely).
+                app.handle_checked(request, checked);
+            }
+            continue;
+        }
         let app = Arc::clone(&app);
         crate::metrics::request_queued();
         pool.execute(move || {

@@ -218,3 +218,24 @@ fn nothing_pipelined_behind_a_broken_chunked_body_is_forwarded() {
         upstream.requests()
     );
 }
+
+#[test]
+fn an_absurd_content_length_is_413_and_the_proxy_survives() {
+    let (_ory, upstream, mut proxy) = start(&["--no-jwt"]);
+    // 2^60 bytes: tiny_http would try to allocate that much when dropping the unread body.
+    for path in ["/.ory/proxy/nothing-here", "/upload"] {
+        let bytes = raw_exchange(
+            proxy.addr,
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1152921504606846976\r\n\r\nabc"
+            )
+            .as_bytes(),
+        );
+        let r = RawResponse::parse(&bytes);
+        assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(r.json()["error"]["code"], 413);
+    }
+    assert!(proxy.is_running(), "stderr:\n{}", proxy.stderr());
+    assert_eq!(Req::get(&proxy.url("/still-here")).send().status, 200);
+    assert_eq!(upstream.request_count(), 1);
+}
