@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Benchmark: ory-proxy against nginx doing the same jobs, side by side, in one run.
+#
+# One nginx instance (loopback ports only) plays four parts:
+#   upstream   the application: a small static answer;
+#   whoami     a fake Ory: 200 with a Kratos-shaped session when the ory_kratos_session cookie
+#              is present, else 401 (its access log counts the whoami calls);
+#   auth_req   nginx as an auth_request proxy (one whoami subrequest per request) → upstream;
+#   plain      nginx as a plain reverse proxy → upstream.
+# Two ory-proxy processes (release build) sit in front of the same upstream and whoami: one with
+# default settings (session cache on) and one with --session-cache-ttl 0.
+#
+# wrk (-t2 -c64 by default) then runs every scenario in turn, ROUNDS times (A B C … A B C …), and
+# the script prints a table (mean of the rounds), the target ratios, the proxy's RSS, whoami calls
+# per 1000 signed-in requests and wrk's error counts. It never fails on a number: it is a
+# benchmark, not a test. It exits non-zero only when it cannot run (tools missing, ports taken).
+#
+# Usage: scripts/bench.sh            (from anywhere inside a clone)
+# Knobs (environment): DURATION=10s ROUNDS=2 CONNECTIONS=64 THREADS=2 PORT_BASE=18400
+#                      NO_BUILD=1 (use the existing target/release/ory-proxy)
+#                      PROXY_ARGS="..." (extra flags for both ory-proxy processes)
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+PORT_BASE=${PORT_BASE:-18400}
+PROXY_ARGS=${PROXY_ARGS:-}
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+NGINX=$(command -v nginx || true)
+[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
+[ -z "$NGINX" ] && missing+=(nginx)
+command -v cargo >/dev/null || missing+=(cargo)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bench: missing ${missing[*]}; on Debian/Ubuntu: sudo apt-get install nginx-light wrk" >&2
+  echo "       (cargo comes from https://rustup.rs)" >&2
+  exit 1
+fi
+if ! "$NGINX" -V 2>&1 | grep -q http_auth_request_module; then
+  echo "bench: this nginx lacks the auth_request module; install nginx-light or nginx" >&2
+  exit 1
+fi
+
+P_UP=$PORT_BASE
+P_WHOAMI=$((PORT_BASE + 1))
+P_AUTHREQ=$((PORT_BASE + 2))
+P_PLAIN=$((PORT_BASE + 3))
+P_CACHED=$((PORT_BASE + 4))
+P_NOCACHE=$((PORT_BASE + 5))
+for p in $P_UP $P_WHOAMI $P_AUTHREQ $P_PLAIN $P_CACHED $P_NOCACHE; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "bench: port $p is in use; set PORT_BASE to a free range of 6 ports" >&2
+    exit 1
+  fi
+done
+
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "building ory-proxy (release)…" >&2
+  cargo build --release --quiet
+fi
+BIN="$ROOT/target/release/ory-proxy"
+[ -x "$BIN" ] || { echo "bench: $BIN not found (build it, or unset NO_BUILD)" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ory-proxy-bench.XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$WORK/nginx.pid" ]; then kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true; fi
+  sleep 0.3
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A Kratos-shaped session (about 1.3 KB, like a real one with one email identity).
+SESSION='{"id":"8f4a6b0e-2f7e-4b38-9c2a-3d5e1c7b9a01","active":true,"expires_at":"2099-01-01T00:00:00.000000Z","authenticated_at":"2026-11-26T10:00:00.000000Z","authenticator_assurance_level":"aal1","authentication_methods":[{"method":"password","aal":"aal1","completed_at":"2026-11-26T10:00:00.000000Z"}],"issued_at":"2026-11-26T10:00:00.000000Z","identity":{"id":"3c1b7a52-9d4e-4f0a-8b6c-2e9f1d3a5b77","schema_id":"default","schema_url":"http://127.0.0.1:'$P_WHOAMI'/schemas/ZGVmYXVsdA","state":"active","state_changed_at":"2026-11-01T09:00:00.000000Z","traits":{"email":"ada@example.org","name":{"first":"Ada","last":"Lovelace"}},"verifiable_addresses":[{"id":"5e2a9c1d-7b3f-4e8a-9d6c-1f0b2a3c4d5e","value":"ada@example.org","verified":true,"via":"email","status":"completed","verified_at":"2026-11-01T09:05:00.000000Z","created_at":"2026-11-01T09:00:00.000000Z","updated_at":"2026-11-01T09:05:00.000000Z"}],"recovery_addresses":[{"id":"6f3b0d2e-8c4a-4f9b-ae7d-2a1c3b4d5e6f","value":"ada@example.org","via":"email","created_at":"2026-11-01T09:00:00.000000Z","updated_at":"2026-11-01T09:00:00.000000Z"}],"metadata_public":null,"created_at":"2026-11-01T09:00:00.000000Z","updated_at":"2026-11-01T09:05:00.000000Z"},"devices":[{"id":"7a4c1e3f-9d5b-4a0c-bf8e-3b2d4c5e6f70","ip_address":"127.0.0.1","user_agent":"wrk","location":""}]}'
+UNAUTHORIZED='{"error":{"code":401,"status":"Unauthorized","reason":"No valid session credentials found in the request.","message":"The request could not be authorized"}}'
+COOKIE="ory_kratos_session=MTc2NDE1MjAwMHxEdi1CQkFFQ180SUFBUkFCRUFBQVJfLUNBQUVHYzNSeWFXNW5EQThBRFhObGMzTnBiMjVmZEc5clpXNEdjM1J5YVc1bkRDSUFJRzlQYlVvM2VVczFlVzFhTjBSak5XTkVSbVYwZDBwc1ptVmhTVTFhYlZoYXyS"
+
+mkdir -p "$WORK/tmp"
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+daemon on;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/tmp/body;
+  proxy_temp_path $WORK/tmp/proxy;
+  fastcgi_temp_path $WORK/tmp/fastcgi;
+  uwsgi_temp_path $WORK/tmp/uwsgi;
+  scgi_temp_path $WORK/tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  log_format calls '\$msec \$status';
+
+  upstream app { server 127.0.0.1:$P_UP; keepalive 128; }
+  upstream ory { server 127.0.0.1:$P_WHOAMI; keepalive 128; }
+
+  server {
+    listen 127.0.0.1:$P_UP;
+    location / { default_type text/plain; return 200 "hello from the upstream application\n"; }
+  }
+  server {
+    listen 127.0.0.1:$P_WHOAMI;
+    access_log $WORK/whoami.log calls;
+    location = /sessions/whoami {
+      default_type application/json;
+      if (\$cookie_ory_kratos_session = "") { return 401 '$UNAUTHORIZED'; }
+      return 200 '$SESSION';
+    }
+    location / { return 404; }
+  }
+  server {
+    listen 127.0.0.1:$P_AUTHREQ;
+    location / {
+      auth_request /_whoami;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+    location = /_whoami {
+      internal;
+      proxy_pass http://ory/sessions/whoami;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+  server {
+    listen 127.0.0.1:$P_PLAIN;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+"$NGINX" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" 2>"$WORK/nginx-start.log" || {
+  cat "$WORK/nginx-start.log" >&2
+  exit 1
+}
+
+start_proxy() { # port, extra flags… (sets STARTED to the pid)
+  local port=$1
+  shift
+  # shellcheck disable=SC2086
+  "$BIN" "http://127.0.0.1:$P_UP" --sdk-url "http://127.0.0.1:$P_WHOAMI" --bind 127.0.0.1 \
+    --port "$port" -q "$@" $PROXY_ARGS </dev/null >/dev/null 2>"$WORK/proxy-$port.log" &
+  STARTED=$!
+  PIDS+=("$STARTED")
+}
+start_proxy "$P_CACHED"
+PID_CACHED=$STARTED
+start_proxy "$P_NOCACHE" --session-cache-ttl 0
+PID_NOCACHE=$STARTED
+
+wait_up() { # port
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench: nothing listens on port $1" >&2
+  cat "$WORK"/proxy-*.log "$WORK/nginx-error.log" >&2 2>/dev/null || true
+  exit 1
+}
+for p in $P_UP $P_WHOAMI $P_AUTHREQ $P_PLAIN $P_CACHED $P_NOCACHE; do wait_up "$p"; done
+
+rss_kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+sleep 0.5
+IDLE_RSS_CACHED=$(rss_kib "$PID_CACHED" VmRSS)
+IDLE_RSS_NOCACHE=$(rss_kib "$PID_NOCACHE" VmRSS)
+
+cat >"$WORK/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+EOF
+
+# name | url | signed-in?
+SCENARIOS=(
+  "direct upstream (reference)|http://127.0.0.1:$P_UP/|no"
+  "nginx plain proxy, anonymous|http://127.0.0.1:$P_PLAIN/|no"
+  "nginx auth_request, signed-in|http://127.0.0.1:$P_AUTHREQ/|yes"
+  "ory-proxy, signed-in (cache on, default)|http://127.0.0.1:$P_CACHED/|yes"
+  "ory-proxy, signed-in, --session-cache-ttl 0|http://127.0.0.1:$P_NOCACHE/|yes"
+  "ory-proxy, anonymous|http://127.0.0.1:$P_CACHED/|no"
+)
+
+whoami_lines() { if [ -f "$WORK/whoami.log" ]; then wc -l <"$WORK/whoami.log"; else echo 0; fi; }
+
+run_wrk() { # url signed-in duration → "RESULT …" line
+  local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$3" -s "$WORK/report.lua")
+  if [ "$2" = yes ]; then args+=(-H "Cookie: $COOKIE"); fi
+  wrk "${args[@]}" "$1" | grep '^RESULT'
+}
+
+echo "warming up…" >&2
+for s in "${SCENARIOS[@]}"; do
+  IFS='|' read -r _ url signed <<<"$s"
+  run_wrk "$url" "$signed" 2s >/dev/null
+done
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A REQS SECS P50 P99 ERRS WHOAMI
+for i in "${!SCENARIOS[@]}"; do REQS[$i]=0; SECS[$i]=0; P50[$i]=0; P99[$i]=0; ERRS[$i]=0; WHOAMI[$i]=0; done
+for round in $(seq "$ROUNDS"); do
+  for i in "${!SCENARIOS[@]}"; do
+    IFS='|' read -r name url signed <<<"${SCENARIOS[$i]}"
+    echo "round $round/$ROUNDS: $name" >&2
+    before=$(whoami_lines)
+    read -r _ n us p50 p99 ec er ew es et <<<"$(run_wrk "$url" "$signed" "$DURATION")"
+    after=$(whoami_lines)
+    REQS[$i]=$((REQS[$i] + n))
+    SECS[$i]=$((SECS[$i] + us))
+    P50[$i]=$((P50[$i] + p50))
+    P99[$i]=$((P99[$i] + p99))
+    ERRS[$i]=$((ERRS[$i] + ec + er + ew + es + et))
+    WHOAMI[$i]=$((WHOAMI[$i] + after - before))
+  done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+PEAK_RSS_CACHED=$(rss_kib "$PID_CACHED" VmHWM)
+PEAK_RSS_NOCACHE=$(rss_kib "$PID_NOCACHE" VmHWM)
+
+rps() { awk -v n="${REQS[$1]}" -v us="${SECS[$1]}" 'BEGIN { printf "%.0f", n / (us / 1e6) }'; }
+ms() { awk -v t="$1" -v r="$ROUNDS" 'BEGIN { printf "%.2f", t / r / 1000 }'; }
+per_k() {
+  if [ "$2" = yes ]; then
+    awk -v w="${WHOAMI[$1]}" -v n="${REQS[$1]}" 'BEGIN { printf "%.1f", n ? w * 1000 / n : 0 }'
+  else
+    echo "–"
+  fi
+}
+ratio() { awk -v a="$(rps "$1")" -v b="$(rps "$2")" -v t="$3" \
+  'BEGIN { r = a / b; printf "%.2f× (target ≥ %s×: %s)", r, t, (r >= t ? "met" : "NOT met") }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+echo
+echo "ory-proxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr)"
+echo "wrk -t$THREADS -c$CONNECTIONS, $ROUNDS rounds × $DURATION per scenario (alternating); load average before $LOAD_BEFORE, after $LOAD_AFTER"
+echo
+echo "| scenario | req/s | p50 ms | p99 ms | whoami calls / 1000 req | wrk errors |"
+echo "|---|---:|---:|---:|---:|---:|"
+for i in "${!SCENARIOS[@]}"; do
+  IFS='|' read -r name _ signed <<<"${SCENARIOS[$i]}"
+  echo "| $name | $(rps "$i") | $(ms "${P50[$i]}") | $(ms "${P99[$i]}") | $(per_k "$i" "$signed") | ${ERRS[$i]} |"
+done
+echo
+echo "- signed-in, cache on  vs nginx auth_request: $(ratio 3 2 1.5)"
+echo "- signed-in, cache off vs nginx auth_request: $(ratio 4 2 0.8)"
+echo "- anonymous            vs nginx plain proxy:  $(ratio 5 1 0.5)"
+echo "- ory-proxy RSS (cache on):  idle $(mib "$IDLE_RSS_CACHED") (target < 10 MiB), peak $(mib "$PEAK_RSS_CACHED")"
+echo "- ory-proxy RSS (cache off): idle $(mib "$IDLE_RSS_NOCACHE"), peak $(mib "$PEAK_RSS_NOCACHE")"
+errors=0
+for i in "${!SCENARIOS[@]}"; do errors=$((errors + ERRS[$i])); done
+echo "- wrk errors (connect/read/write/timeout/non-2xx), all scenarios: $errors (must be 0)"
