@@ -19,6 +19,8 @@
 # Knobs (environment): DURATION=10s ROUNDS=2 CONNECTIONS=64 THREADS=2 PORT_BASE=18400
 #                      NO_BUILD=1 (use the existing target/release/ory-proxy)
 #                      PROXY_ARGS="..." (extra flags for both ory-proxy processes)
+#                      SETUP_ONLY=1 (start everything, print the ports, wait for Ctrl-C: for
+#                      profiling with perf/valgrind against the same setup)
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -173,6 +175,14 @@ wait_up() { # port
   exit 1
 }
 for p in $P_UP $P_WHOAMI $P_AUTHREQ $P_PLAIN $P_CACHED $P_NOCACHE; do wait_up "$p"; done
+
+if [ -n "${SETUP_ONLY:-}" ]; then
+  echo "upstream :$P_UP  whoami :$P_WHOAMI  nginx auth_request :$P_AUTHREQ  nginx plain :$P_PLAIN"
+  echo "ory-proxy (cache on) :$P_CACHED pid $PID_CACHED  ory-proxy (cache off) :$P_NOCACHE pid $PID_NOCACHE"
+  echo "signed-in requests send: Cookie: $COOKIE"
+  echo "Ctrl-C (or kill $$) stops everything"
+  while sleep 3600; do :; done
+fi
 
 rss_kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 sleep 0.5
