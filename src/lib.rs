@@ -35,3 +35,4 @@ pub mod sys;
 pub mod timefmt;
 pub mod tunnel;
 pub mod upgrade;
+pub mod watchdog;

@@ -62,6 +62,8 @@ pub struct App {
     readiness: Readiness,
     /// Connections whose framing was refused (see [`App::precheck`]).
     poisoned: Poisoned,
+    /// Client connections with requests in progress, for the [`crate::watchdog`].
+    pub activity: Arc<crate::watchdog::Activity>,
 }
 
 /// What the access log and the metrics learn about one request while it is handled.
@@ -135,6 +137,7 @@ impl App {
             ),
             readiness: Readiness::new(&config),
             poisoned: Poisoned::default(),
+            activity: Arc::default(),
             keys,
             config,
         }

@@ -127,6 +127,11 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     }
 
     let app = Arc::new(App::new(config, keys.set));
+    crate::watchdog::spawn(
+        app.config.port,
+        Arc::clone(&app.activity),
+        app.config.client_timeout,
+    );
     let pool = threadpool::Builder::new()
         .num_threads(app.config.workers)
         .thread_name("ory-proxy-worker".into())
@@ -163,11 +168,13 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
             }
             continue;
         }
+        let active = app.activity.enter(request.remote_addr().copied());
         let app = Arc::clone(&app);
         crate::metrics::request_queued();
         pool.execute(move || {
             let _in_flight = crate::metrics::request_started();
-            app.handle_checked(request, checked)
+            app.handle_checked(request, checked);
+            drop(active);
         });
     }
 

@@ -12,6 +12,10 @@
 //!   `tiny_http` owns, found by its addresses. `tiny_http` never exposes its sockets, but the
 //!   proxy needs one to relay an upgraded connection in both directions at once and to close a
 //!   connection whose framing can no longer be trusted.
+//! - [`client_sockets`] and [`bytes_read`]: which accepted connections are open and how many
+//!   bytes the process has read from each (`TCP_INFO` minus the unread queue), so the
+//!   [`crate::watchdog`] can cut a request head that grows past its limit while `tiny_http` is
+//!   still reading it.
 //!
 //! Audit notes: every block below passes pointers to stack values of the exact type and size the
 //! call expects, checks every return value, and never lets the kernel write past a buffer. File
@@ -223,6 +227,64 @@ pub fn find_client_socket(listen_port: u16, peer: SocketAddr) -> Option<TcpStrea
     None
 }
 
+/// The open descriptors of this process that are accepted connections on `listen_port`, one
+/// per peer (`tiny_http` holds two descriptors per connection).
+pub fn client_sockets(listen_port: u16) -> Vec<(RawFd, SocketAddr)> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(RawFd, SocketAddr)> = Vec::new();
+    for entry in entries.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<RawFd>().ok())
+        else {
+            continue;
+        };
+        if !socket_addr(fd, false).is_some_and(|local| local.port() == listen_port) {
+            continue;
+        }
+        if let Some(peer) = socket_addr(fd, true) {
+            if !found.iter().any(|(_, p)| *p == peer) {
+                found.push((fd, peer));
+            }
+        }
+    }
+    found
+}
+
+/// Bytes the process has read from a TCP socket so far: bytes received (`tcpi_bytes_received`,
+/// Linux 4.1+) minus those still waiting in the receive queue (`FIONREAD`). `None` when the
+/// kernel does not say.
+pub fn bytes_read(fd: RawFd) -> Option<u64> {
+    // SAFETY: a zeroed tcp_info is valid; the kernel writes at most `len` bytes into it and
+    // reports how many, which is checked to cover the field read. FIONREAD writes one c_int.
+    unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let rc = libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        );
+        let needed = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_received) + 8;
+        if rc != 0 || (len as usize) < needed {
+            return None;
+        }
+        let mut queued: libc::c_int = 0;
+        if libc::ioctl(fd, libc::FIONREAD, &mut queued as *mut libc::c_int) != 0 {
+            return None;
+        }
+        Some(
+            info.tcpi_bytes_received
+                .saturating_sub(queued.max(0) as u64),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +303,26 @@ mod tests {
         assert_eq!(&buf, b"hi");
         let other: SocketAddr = "127.0.0.1:1".parse().unwrap();
         assert!(find_client_socket(port, other).is_none());
+    }
+
+    #[test]
+    fn counts_bytes_read_from_client_sockets() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (mut accepted, peer) = listener.accept().unwrap();
+        let sockets = client_sockets(port);
+        let (fd, _) = *sockets.iter().find(|(_, p)| *p == peer).expect("listed");
+        assert_eq!(bytes_read(fd), Some(0));
+        client.write_all(b"hello world").unwrap();
+        let mut buf = [0u8; 5];
+        accepted.read_exact(&mut buf).unwrap();
+        // Read 5, 6 still queued (poll: the bytes may still be on their way).
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while bytes_read(fd) != Some(5) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(bytes_read(fd), Some(5));
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl App {
             upstream,
             client_pending,
             upstream_pending: pending,
-            keep: Box::new(stream),
+            keep: Box::new((stream, self.activity.enter(peer))),
             slot,
         };
         if let Err(e) = tunnel::spawn(relay) {

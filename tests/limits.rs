@@ -239,3 +239,66 @@ fn an_absurd_content_length_is_413_and_the_proxy_survives() {
     assert_eq!(Req::get(&proxy.url("/still-here")).send().status, 200);
     assert_eq!(upstream.request_count(), 1);
 }
+
+#[test]
+fn an_endless_header_line_is_cut_with_bounded_memory() {
+    let (_ory, _upstream, proxy) = start(&["--no-jwt"]);
+    let sampler = crate::util::raw::RssSampler::start(proxy.pid());
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+        .unwrap();
+    let chunk = vec![b'a'; 16 * 1024];
+    let started = Instant::now();
+    let mut sent = 0usize;
+    while started.elapsed() < Duration::from_secs(30) {
+        match s.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let cut_after = started.elapsed();
+    let max = sampler.stop();
+    eprintln!(
+        "endless header: cut after {sent} bytes, {cut_after:?}; proxy RSS peaked at {max} KiB"
+    );
+    assert!(
+        cut_after < Duration::from_secs(20),
+        "never cut ({sent} bytes sent)"
+    );
+    assert!(max < 64 * 1024, "proxy RSS reached {max} KiB");
+    assert_eq!(Req::get(&proxy.url("/after")).send().status, 200);
+}
+
+#[test]
+fn a_trickled_head_is_cut_after_the_client_timeout() {
+    let (_ory, upstream, proxy) = start(&["--no-jwt", "--client-timeout", "2s"]);
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let started = Instant::now();
+    // One byte every 300 ms: every single read is well within the timeout.
+    let head = b"GET /trickle HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut closed_after = None;
+    for b in head.iter() {
+        if s.write_all(&[*b]).is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut probe = [0u8; 1024];
+        s.set_nonblocking(true).unwrap();
+        let r = s.read(&mut probe);
+        s.set_nonblocking(false).unwrap();
+        if matches!(r, Ok(0)) || matches!(&r, Err(e) if e.kind() != std::io::ErrorKind::WouldBlock)
+        {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let closed_after = closed_after.expect("the trickled head was never cut");
+    assert!(
+        closed_after >= Duration::from_millis(1500) && closed_after < Duration::from_secs(10),
+        "{closed_after:?}"
+    );
+    assert_eq!(upstream.request_count(), 0);
+}
