@@ -175,6 +175,7 @@ fn bad_key_files_are_refused_with_path_and_reason() {
     });
     let cases: Vec<(&str, Option<String>, &str)> = vec![
         ("missing.json", None, "No such file or directory"),
+        ("a-directory", None, "Is a directory"),
         ("empty.json", Some(String::new()), "not valid JSON"),
         (
             "truncated.json",
@@ -205,6 +206,7 @@ fn bad_key_files_are_refused_with_path_and_reason() {
             "duplicate kid",
         ),
     ];
+    std::fs::create_dir(dir.path().join("a-directory")).unwrap();
     for (name, content, reason) in cases {
         let path = match content {
             Some(c) => dir.write(name, c),
