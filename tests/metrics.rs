@@ -1,7 +1,8 @@
 //! `/.ory/proxy/metrics`: 404 without `--metrics`; with it, Prometheus text whose counters move
 //! with traffic.
 
-use crate::util::{FakeOry, ProxyProcess, Req, Upstream, Whoami};
+use crate::util::ws::{WsClient, WsEcho, CLOSE};
+use crate::util::{wait_until, FakeOry, ProxyProcess, Req, Upstream, Whoami};
 
 /// Every sample of a metrics page: `name{labels}` → value.
 fn samples(page: &str) -> std::collections::HashMap<String, f64> {
@@ -129,4 +130,39 @@ fn counters_move_with_traffic() {
     // Metrics are read-only.
     let post = Req::post(&proxy.url("/.ory/proxy/metrics")).send();
     post.assert_proxy_error(405);
+}
+
+#[test]
+fn open_websockets_are_counted_until_they_close() {
+    let ory = FakeOry::start();
+    let echo = WsEcho::start();
+    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &["--metrics", "--no-jwt"]);
+    let open = || get(&scrape(&proxy), "ory_proxy_websockets_open");
+    assert_eq!(open(), 0.0);
+    let mut sockets: Vec<WsClient> = (0..3)
+        .map(|_| WsClient::connect(proxy.addr, "/", &[]).expect("101"))
+        .collect();
+    for ws in &mut sockets {
+        assert!(ws.read_text().starts_with("hello "));
+    }
+    wait_until("three open WebSockets", || (open() == 3.0).then_some(()));
+    // A clean close (close frame both ways, then the end of the stream) ends the relay.
+    let close = |mut ws: WsClient| {
+        ws.send_close();
+        assert_eq!(ws.read().expect("close frame").opcode, CLOSE);
+        let _ = std::io::Read::read_to_end(&mut ws.stream, &mut Vec::new());
+    };
+    close(sockets.pop().unwrap());
+    wait_until("two open WebSockets", || (open() == 2.0).then_some(()));
+    sockets.into_iter().for_each(close);
+    wait_until("no open WebSocket", || (open() == 0.0).then_some(()));
+    let m = scrape(&proxy);
+    // The handshakes were upstream requests answered 101.
+    assert_eq!(
+        get(
+            &m,
+            r#"ory_proxy_requests_total{route="upstream",class="1xx"}"#
+        ),
+        3.0
+    );
 }
