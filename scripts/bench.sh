@@ -181,7 +181,8 @@ if [ -n "${SETUP_ONLY:-}" ]; then
   echo "ory-proxy (cache on) :$P_CACHED pid $PID_CACHED  ory-proxy (cache off) :$P_NOCACHE pid $PID_NOCACHE"
   echo "signed-in requests send: Cookie: $COOKIE"
   echo "Ctrl-C (or kill $$) stops everything"
-  while sleep 3600; do :; done
+  trap "exit 0" INT TERM
+  while :; do sleep 3600 & wait $!; done
 fi
 
 rss_kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo "?"; }

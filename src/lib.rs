@@ -36,3 +36,4 @@ pub mod timefmt;
 pub mod tunnel;
 pub mod upgrade;
 pub mod watchdog;
+pub mod workers;

@@ -704,6 +704,13 @@ impl App {
                 if w.close_delimited {
                     self.close_client(peer);
                 }
+                if length.is_some() && rewritten.is_none() && !response::bodiless(is_head, status) {
+                    // ureq gives the connection back to its pool only on a read that finds the
+                    // body's end; the copy stopped at Content-Length without one, so every
+                    // request opened a new upstream connection. A fulfilled body answers this
+                    // read with 0 at once, without touching the socket.
+                    let _ = chained.read(&mut [0u8; 1]);
+                }
             }
             Err(e) => {
                 // The client saw a head promising more than it got: close the connection so it

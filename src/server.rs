@@ -10,6 +10,11 @@
 //! own): an idle keep-alive connection, a stalled head or body, or a client that stops reading
 //! is disconnected, so slow clients cannot pile up forever.
 //!
+//! The listening socket's receive timeout also applies to `accept` (Linux), and `tiny_http`'s
+//! accept thread gives up for good on its first error: after `--client-timeout` without a new
+//! connection the proxy would stop accepting. [`keep_accepting`] therefore connects to the
+//! listener itself, and closes at once, well within every timeout period.
+//!
 //! Shutdown: SIGTERM or SIGINT stops the dispatcher (`Server::unblock`), closes the listening
 //! socket, lets the requests already accepted finish for up to `--shutdown-grace`, and returns
 //! (exit status 0). A second signal ends the wait at once.
@@ -111,6 +116,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| io::Error::other(format!("cannot start server: {e}")))?;
     let server = Arc::new(server);
+    keep_accepting(bound, config.client_timeout, Arc::downgrade(&server));
     let stopping = Arc::new(AtomicUsize::new(0));
     watch_signals(signals, Arc::downgrade(&server), Arc::clone(&stopping));
 
@@ -132,10 +138,8 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         Arc::clone(&app.activity),
         app.config.client_timeout,
     );
-    let pool = threadpool::Builder::new()
-        .num_threads(app.config.workers)
-        .thread_name("ory-proxy-worker".into())
-        .build();
+    let pool = crate::workers::Workers::new(app.config.workers, "ory-proxy-worker")
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start workers: {e}")))?;
     loop {
         let request = match server.recv() {
             Ok(r) => r,
@@ -200,6 +204,36 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         logger::info("shut down cleanly");
     }
     Ok(())
+}
+
+/// Opens and closes an empty connection to our own listener every half `--client-timeout`
+/// (see the module documentation), until the server is gone.
+fn keep_accepting(
+    bound: SocketAddr,
+    timeout: Duration,
+    server: std::sync::Weak<tiny_http::Server>,
+) {
+    let mut target = bound;
+    if target.ip().is_unspecified() {
+        target.set_ip(match target {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let period = (timeout / 2).max(Duration::from_millis(100));
+    let spawned = std::thread::Builder::new()
+        .name("ory-proxy-accept-keeper".into())
+        .spawn(move || loop {
+            std::thread::sleep(period);
+            if server.strong_count() == 0 {
+                return;
+            }
+            // tiny_http reads end-of-stream at once and forgets the connection.
+            let _ = std::net::TcpStream::connect_timeout(&target, period);
+        });
+    if let Err(e) = spawned {
+        logger::error(&format!("cannot start the accept keeper: {e}"));
+    }
 }
 
 /// Counts shutdown signals in `stopping` and wakes the dispatcher on the first.

@@ -6,6 +6,7 @@ mod util;
 
 mod bodies;
 mod browser;
+mod cache;
 mod cli;
 mod cors;
 mod doubles;
