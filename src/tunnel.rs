@@ -228,9 +228,12 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
         keep,
         slot,
     } = relay;
-    // Idle WebSockets are normal: no read timeout while both directions are open.
+    // Idle WebSockets are normal: no read timeout while both directions are open; keepalive
+    // probes find peers that disappeared without closing.
     client.set_read_timeout(None)?;
     upstream.set_read_timeout(None)?;
+    let _ = crate::sys::set_keepalive(&client);
+    let _ = crate::sys::set_keepalive(&upstream);
     let client_reader = client.try_clone()?;
     let upstream_writer = upstream.try_clone()?;
     std::thread::Builder::new()

@@ -79,10 +79,11 @@ fn overload_is_503_with_retry_after() {
 }
 
 fn kill(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
+    // The shell's builtin `kill`: a fresh Debian machine may lack procps' /bin/kill.
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -{signal} {pid}")])
         .status()
-        .expect("run kill");
+        .expect("run sh -c kill");
     assert!(status.success());
 }
 
