@@ -957,8 +957,10 @@ struct Poisoned {
 
 impl Poisoned {
     /// How long a peer address stays poisoned: long enough for everything `tiny_http` read
-    /// ahead on that connection to be dispatched; the connection itself is closed at once.
-    const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    /// ahead on that connection to be dispatched (milliseconds, normally), short enough that a
+    /// later connection reusing the client's port is not mistaken for it; the connection
+    /// itself is closed at once.
+    const TTL: std::time::Duration = std::time::Duration::from_secs(10);
     /// At most this many addresses are remembered (oldest forgotten first).
     const MAX: usize = 4096;
 
