@@ -91,5 +91,5 @@ rate() { awk -v b="$BYTES" -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%d",
 echo "download ${GIB} GiB: $(rate "$start") MiB/s, peak proxy RSS ${peak} KiB"
 
 start=$(date +%s.%N)
-peak=$(sample sh -c "head -c $BYTES /dev/zero | curl -sS -o $WORK/upload.out -T - -H 'Transfer-Encoding: chunked' http://$ADDR/upload")
+peak=$(sample sh -c "head -c $BYTES /dev/zero | curl -sS -o $WORK/upload.out -X POST -T - -H 'Transfer-Encoding: chunked' http://$ADDR/upload")
 echo "chunked upload ${GIB} GiB: $(rate "$start") MiB/s, peak proxy RSS ${peak} KiB, upstream got $(cat "$WORK/upload.out") bytes"
