@@ -20,6 +20,7 @@ pub mod error;
 pub mod framing;
 pub mod headers;
 pub mod health;
+pub mod intake;
 pub mod jwt;
 pub mod keyfile;
 pub mod logger;

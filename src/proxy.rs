@@ -8,9 +8,11 @@ use crate::cache::{Cached, Fetched, SessionCache, TokenMemo};
 use crate::config::Config;
 use crate::cors::{self, Cors, Decision};
 use crate::error::Error;
-use crate::framing::{self, BodyFraming, Refusal};
+use crate::framing::{BodyFraming, Refusal};
 use crate::headers;
 use crate::health::Readiness;
+pub use crate::intake::Precheck;
+use crate::intake::{body_may_be_unread, client_body_error, BodyState, Poisoned, TrackedBody};
 use crate::jwt::{Claims, KeySet};
 use crate::logger;
 use crate::metrics::{self, RouteKind, WhoamiOutcome};
@@ -18,11 +20,9 @@ use crate::response::{self, Body};
 use crate::rewrite::{self, Rewriter};
 use crate::route::{self, Route};
 use crate::session::{self, Credentials, Session};
-use crate::sys;
 use crate::tunnel;
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
 use ureq::config::AutoHeaderValue;
@@ -61,7 +61,7 @@ pub struct App {
     /// The last readiness check, for `/.ory/proxy/health/ready`.
     readiness: Readiness,
     /// Connections whose framing was refused (see [`App::precheck`]).
-    poisoned: Poisoned,
+    pub(crate) poisoned: Poisoned,
     /// Client connections with requests in progress, for the [`crate::watchdog`].
     pub activity: Arc<crate::watchdog::Activity>,
 }
@@ -141,41 +141,6 @@ impl App {
             keys,
             config,
         }
-    }
-
-    /// Checks a request's head on the dispatcher thread, in arrival order, before any worker
-    /// sees it. A refused head marks its connection as poisoned: requests `tiny_http` already
-    /// parsed behind it on the same connection (it reads ahead) are dropped, not forwarded,
-    /// since where one request ends and the next begins is exactly what cannot be trusted.
-    pub fn precheck(&self, request: &tiny_http::Request) -> Precheck {
-        let peer = request.remote_addr().copied();
-        if let Some(p) = peer {
-            if self.poisoned.contains(p) {
-                return Precheck::Poisoned;
-            }
-        }
-        let checked = framing::check_request(
-            request.method().as_str(),
-            request.url(),
-            request
-                .headers()
-                .iter()
-                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
-        );
-        if checked.is_err() {
-            if let Some(p) = peer {
-                self.poisoned.insert(p);
-            }
-        }
-        if let Ok(BodyFraming::Length(n)) = checked {
-            if !droppable_length(n) {
-                if let Some(p) = peer {
-                    self.poisoned.insert(p);
-                }
-                return Precheck::Undroppable;
-            }
-        }
-        Precheck::Checked(checked)
     }
 
     /// Handles one request, counts it and writes its access log line.
@@ -460,58 +425,6 @@ impl App {
         ex: &mut Exchange,
     ) -> u16 {
         self.fail(request, method, target, error, ex)
-    }
-
-    /// Answers 413 on the raw socket, closes it, and never drops `request`.
-    ///
-    /// `tiny_http` drains an unread `Content-Length` body when its request is dropped, and
-    /// first allocates a buffer of the whole remaining length (`EqualReader::drop` in its
-    /// `util/equal_reader.rs`): for a length beyond what the system can allocate, that aborts
-    /// the process. Such a request is therefore leaked on purpose (a few hundred bytes and one
-    /// parked `tiny_http` connection thread) after a direct answer.
-    fn refuse_undroppable(&self, request: tiny_http::Request) {
-        let method = request.method().as_str().to_owned();
-        let target = request.url().to_owned();
-        let error = Error::PayloadTooLarge(format!(
-            "content-length {} is larger than this host can handle",
-            request.body_length().unwrap_or_default()
-        ));
-        logger::error(&format!(
-            "{method} {}: 413 {error}",
-            target.split('?').next().unwrap_or(&target)
-        ));
-        if let Some(peer) = request.remote_addr() {
-            if let Some(mut socket) = sys::find_client_socket(self.config.port, *peer) {
-                let body = error.json_body();
-                let head = format!(
-                    "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = io::Write::write_all(&mut socket, head.as_bytes());
-                let _ = io::Write::write_all(&mut socket, body.as_bytes());
-                let _ = socket.shutdown(Shutdown::Both);
-            }
-        }
-        std::mem::forget(request);
-    }
-
-    /// Stops reading from the client connection of `request` and returns a handle on it, to
-    /// close it after the answer ([`response::write_then_close`]): the rest of the body is
-    /// discarded at once instead of being drained by `tiny_http` on this thread.
-    /// Whatever `tiny_http` parses after this request on the same connection is dropped too.
-    pub(crate) fn stop_reading(&self, request: &tiny_http::Request) -> Option<TcpStream> {
-        let peer = *request.remote_addr()?;
-        self.poisoned.insert(peer);
-        let socket = sys::find_client_socket(self.config.port, peer)?;
-        let _ = socket.shutdown(Shutdown::Read);
-        Some(socket)
-    }
-
-    /// Closes a client connection at once (after a broken or close-delimited response).
-    pub(crate) fn close_client(&self, peer: Option<SocketAddr>) {
-        if let Some(socket) = peer.and_then(|p| sys::find_client_socket(self.config.port, p)) {
-            let _ = socket.shutdown(Shutdown::Both);
-        }
     }
 
     /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and the
@@ -924,64 +837,6 @@ impl App {
     }
 }
 
-/// Whether `tiny_http` could drop a request with this `Content-Length` and an unread body
-/// without aborting: it allocates the remaining length in one piece. Lengths up to 1 GiB are
-/// taken as fine; larger ones are probed with a fallible allocation of the same size (virtual
-/// memory only; freed at once).
-fn droppable_length(n: u64) -> bool {
-    const ALWAYS_FINE: u64 = 1 << 30;
-    if n <= ALWAYS_FINE {
-        return true;
-    }
-    let Ok(n) = usize::try_from(n) else {
-        return false;
-    };
-    Vec::<u8>::new().try_reserve_exact(n).is_ok()
-}
-
-/// The outcome of [`App::precheck`].
-pub enum Precheck {
-    /// The head was checked: its body framing, or why it is refused.
-    Checked(Result<BodyFraming, Refusal>),
-    /// It arrived on a connection whose earlier request was refused: drop it unanswered.
-    Poisoned,
-    /// Its `Content-Length` is too large for `tiny_http` to ever drop it safely.
-    Undroppable,
-}
-
-/// Client connections (by peer address) whose framing failed, remembered for a short while.
-#[derive(Default)]
-struct Poisoned {
-    peers: std::sync::Mutex<Vec<(SocketAddr, Instant)>>,
-}
-
-impl Poisoned {
-    /// How long a peer address stays poisoned: long enough for everything `tiny_http` read
-    /// ahead on that connection to be dispatched (milliseconds, normally), short enough that a
-    /// later connection reusing the client's port is not mistaken for it; the connection
-    /// itself is closed at once.
-    const TTL: std::time::Duration = std::time::Duration::from_secs(10);
-    /// At most this many addresses are remembered (oldest forgotten first).
-    const MAX: usize = 4096;
-
-    fn insert(&self, peer: SocketAddr) {
-        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        peers.retain(|(_, at)| at.elapsed() < Self::TTL);
-        if peers.len() >= Self::MAX {
-            peers.remove(0);
-        }
-        peers.push((peer, Instant::now()));
-    }
-
-    fn contains(&self, peer: SocketAddr) -> bool {
-        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        !peers.is_empty()
-            && peers
-                .iter()
-                .any(|(p, at)| *p == peer && at.elapsed() < Self::TTL)
-    }
-}
-
 /// Every `Cookie` header of the request as one value. HTTP/1.1 clients send one, but a front
 /// end that splits cookies (as HTTP/2 allows, RFC 9113 §8.2.3) sends several, and the session
 /// cookie must not be lost because another `Cookie` header came after it.
@@ -1039,7 +894,7 @@ fn is_preflight(request: &tiny_http::Request) -> bool {
 }
 
 /// The first value of a request header.
-fn header<'a>(request: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(request: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
     request
         .headers()
         .iter()
@@ -1066,43 +921,6 @@ pub(crate) struct Outgoing {
     framing: BodyFraming,
 }
 
-/// What became of the client's request body while it was forwarded.
-#[derive(Default)]
-struct BodyState {
-    /// Bytes read so far.
-    read: u64,
-    /// The body's end was reached.
-    eof: bool,
-    /// Reading it failed (malformed chunked framing, a stalled or vanished client).
-    error: Option<io::Error>,
-}
-
-/// The client's body as the next hop reads it, recording how far it got and why it stopped.
-struct TrackedBody<'a> {
-    inner: &'a mut dyn Read,
-    state: &'a mut BodyState,
-}
-
-impl Read for TrackedBody<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.inner.read(buf) {
-            Ok(0) => {
-                self.state.eof = true;
-                Ok(0)
-            }
-            Ok(n) => {
-                self.state.read += n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                let copy = io::Error::new(e.kind(), e.to_string());
-                self.state.error = Some(e);
-                Err(copy)
-            }
-        }
-    }
-}
-
 /// Sends the request, streaming the client's body (if any) to the next hop.
 fn send(
     agent: &ureq::Agent,
@@ -1126,31 +944,6 @@ fn send(
         }
     };
     result.map_err(SendError::Run)
-}
-
-/// The answer when reading the client's body failed.
-fn client_body_error(e: &io::Error) -> Error {
-    if crate::error::is_timeout(e) {
-        Error::ClientTimeout
-    } else if matches!(
-        e.kind(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-    ) {
-        Error::BadRequest(format!("malformed chunked body: {e}"))
-    } else {
-        Error::BadRequest(format!("request body ended early: {e}"))
-    }
-}
-
-/// Whether `tiny_http` may still hold unread body bytes of this request (it reads bodies of up
-/// to 1 KiB eagerly, unless `Expect: 100-continue`).
-fn body_may_be_unread(request: &tiny_http::Request) -> bool {
-    let expects = header(request, "expect").is_some();
-    let chunked = header(request, "transfer-encoding").is_some();
-    chunked
-        || request
-            .body_length()
-            .is_some_and(|n| n > 1024 || (n > 0 && expects))
 }
 
 enum SendError {
