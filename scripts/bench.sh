@@ -11,20 +11,21 @@
 # default settings (session cache on) and one with --session-cache-ttl 0.
 #
 # wrk (-t2 -c64 by default) then runs every scenario in turn, ROUNDS times (A B C … A B C …), and
-# the script prints a table (mean of the rounds), the target ratios, the proxy's RSS, whoami calls
-# per 1000 signed-in requests and wrk's error counts. It never fails on a number: it is a
+# the script prints a table (the median of the rounds, robust against a neighbour's burst on a
+# shared machine), the target ratios, the proxy's RSS, whoami calls per 1000 signed-in requests
+# and wrk's error counts. It never fails on a number: it is a
 # benchmark, not a test. It exits non-zero only when it cannot run (tools missing, ports taken).
 #
 # Usage: scripts/bench.sh            (from anywhere inside a clone)
-# Knobs (environment): DURATION=10s ROUNDS=2 CONNECTIONS=64 THREADS=2 PORT_BASE=18400
+# Knobs (environment): DURATION=8s ROUNDS=3 CONNECTIONS=64 THREADS=2 PORT_BASE=18400
 #                      NO_BUILD=1 (use the existing target/release/ory-proxy)
 #                      PROXY_ARGS="..." (extra flags for both ory-proxy processes)
 #                      SETUP_ONLY=1 (start everything, print the ports, wait for Ctrl-C: for
 #                      profiling with perf/valgrind against the same setup)
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
-ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-8s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 PORT_BASE=${PORT_BASE:-18400}
@@ -224,8 +225,10 @@ for s in "${SCENARIOS[@]}"; do
 done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-declare -A REQS SECS P50 P99 ERRS WHOAMI
-for i in "${!SCENARIOS[@]}"; do REQS[$i]=0; SECS[$i]=0; P50[$i]=0; P99[$i]=0; ERRS[$i]=0; WHOAMI[$i]=0; done
+declare -A REQS RPS P50 P99 ERRS ERRKINDS WHOAMI
+for i in "${!SCENARIOS[@]}"; do
+  REQS[$i]=0; RPS[$i]=""; P50[$i]=""; P99[$i]=""; ERRS[$i]=0; ERRKINDS[$i]=""; WHOAMI[$i]=0
+done
 for round in $(seq "$ROUNDS"); do
   for i in "${!SCENARIOS[@]}"; do
     IFS='|' read -r name url signed <<<"${SCENARIOS[$i]}"
@@ -234,10 +237,13 @@ for round in $(seq "$ROUNDS"); do
     read -r _ n us p50 p99 ec er ew es et <<<"$(run_wrk "$url" "$signed" "$DURATION")"
     after=$(whoami_lines)
     REQS[$i]=$((REQS[$i] + n))
-    SECS[$i]=$((SECS[$i] + us))
-    P50[$i]=$((P50[$i] + p50))
-    P99[$i]=$((P99[$i] + p99))
+    RPS[$i]="${RPS[$i]} $(awk -v n="$n" -v us="$us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')"
+    P50[$i]="${P50[$i]} $p50"
+    P99[$i]="${P99[$i]} $p99"
     ERRS[$i]=$((ERRS[$i] + ec + er + ew + es + et))
+    if [ $((ec + er + ew + es + et)) -gt 0 ]; then
+      ERRKINDS[$i]="${ERRKINDS[$i]} r$round:connect=$ec,read=$er,write=$ew,status=$es,timeout=$et"
+    fi
     WHOAMI[$i]=$((WHOAMI[$i] + after - before))
   done
 done
@@ -245,8 +251,13 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 PEAK_RSS_CACHED=$(rss_kib "$PID_CACHED" VmHWM)
 PEAK_RSS_NOCACHE=$(rss_kib "$PID_NOCACHE" VmHWM)
 
-rps() { awk -v n="${REQS[$1]}" -v us="${SECS[$1]}" 'BEGIN { printf "%.0f", n / (us / 1e6) }'; }
-ms() { awk -v t="$1" -v r="$ROUNDS" 'BEGIN { printf "%.2f", t / r / 1000 }'; }
+median() { # numbers… → their median
+  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# shellcheck disable=SC2086
+rps() { printf '%.0f' "$(median ${RPS[$1]})"; }
+# shellcheck disable=SC2086
+ms() { awk -v us="$(median $1)" 'BEGIN { printf "%.2f", us / 1000 }'; }
 per_k() {
   if [ "$2" = yes ]; then
     awk -v w="${WHOAMI[$1]}" -v n="${REQS[$1]}" 'BEGIN { printf "%.1f", n ? w * 1000 / n : 0 }'
@@ -260,13 +271,16 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 echo
 echo "ory-proxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr)"
-echo "wrk -t$THREADS -c$CONNECTIONS, $ROUNDS rounds × $DURATION per scenario (alternating); load average before $LOAD_BEFORE, after $LOAD_AFTER"
+echo "wrk -t$THREADS -c$CONNECTIONS, $ROUNDS rounds × $DURATION per scenario (alternating), medians of the rounds;"
+echo "load average (1/5/15 min) before $LOAD_BEFORE, after $LOAD_AFTER"
 echo
-echo "| scenario | req/s | p50 ms | p99 ms | whoami calls / 1000 req | wrk errors |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| scenario | req/s (median) | req/s per round | p50 ms | p99 ms | whoami calls / 1000 req | wrk errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for i in "${!SCENARIOS[@]}"; do
   IFS='|' read -r name _ signed <<<"${SCENARIOS[$i]}"
-  echo "| $name | $(rps "$i") | $(ms "${P50[$i]}") | $(ms "${P99[$i]}") | $(per_k "$i" "$signed") | ${ERRS[$i]} |"
+  # shellcheck disable=SC2086
+  rounds=$(printf '%s ' ${RPS[$i]})
+  echo "| $name | $(rps "$i") | ${rounds% } | $(ms "${P50[$i]}") | $(ms "${P99[$i]}") | $(per_k "$i" "$signed") | ${ERRS[$i]} |"
 done
 echo
 echo "- signed-in, cache on  vs nginx auth_request: $(ratio 3 2 1.5)"
@@ -277,3 +291,15 @@ echo "- ory-proxy RSS (cache off): idle $(mib "$IDLE_RSS_NOCACHE"), peak $(mib "
 errors=0
 for i in "${!SCENARIOS[@]}"; do errors=$((errors + ERRS[$i])); done
 echo "- wrk errors (connect/read/write/timeout/non-2xx), all scenarios: $errors (must be 0)"
+for i in "${!SCENARIOS[@]}"; do
+  if [ -n "${ERRKINDS[$i]}" ]; then
+    IFS='|' read -r name _ _ <<<"${SCENARIOS[$i]}"
+    echo "  - $name:${ERRKINDS[$i]}"
+  fi
+done
+for f in "$WORK"/proxy-*.log; do
+  if [ -s "$f" ]; then
+    echo "- ory-proxy stderr ($(basename "$f" .log)), last lines:"
+    tail -n 5 "$f" | sed 's/^/    /'
+  fi
+done
