@@ -14,8 +14,11 @@
 //!   `expires_at`; an anonymous answer (401/403/inactive) lives at most [`NEGATIVE_TTL_MAX`].
 //!   Failures (5xx, 429, timeouts) are never cached.
 //! - **Bounded.** At most `max_entries` entries and about `max_bytes` bytes, spread over
-//!   [`SHARDS`] independently locked shards (so workers rarely wait on each other). A full shard
-//!   first drops expired entries, then the least recently used eighth.
+//!   [`SHARDS`] independently locked shards. A full shard first drops expired entries, then the
+//!   least recently used eighth.
+//! - **A hit takes no exclusive lock.** Shards and token slots are read-write locks, and a hit
+//!   writes nothing when its entry is already the shard's most recently used one: with every
+//!   worker serving the same signed-in user (a page and its assets), a mutex here was a convoy.
 //! - **One lookup per key at a time.** Concurrent misses for one key elect a leader that asks
 //!   Ory; the others wait for its answer (or its error) instead of stampeding Ory.
 //! - **Logout is immediate.** [`SessionCache::evict_matching`] drops every entry that shares a
@@ -30,7 +33,7 @@ use crate::session::{Credentials, Lookup, Session};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// Number of independently locked shards.
@@ -102,7 +105,7 @@ pub fn parts_of(creds: &Credentials<'_>) -> Vec<Part> {
 #[derive(Debug)]
 pub struct Cached {
     pub session: Session,
-    token: Mutex<Option<Minted>>,
+    token: RwLock<Option<Minted>>,
 }
 
 /// A minted token, ready to be sent: `Bearer <jwt>`.
@@ -117,7 +120,7 @@ impl Cached {
     pub fn new(session: Session) -> Cached {
         Cached {
             session,
-            token: Mutex::new(None),
+            token: RwLock::new(None),
         }
     }
 
@@ -130,7 +133,7 @@ impl Cached {
         ttl_secs: u64,
         mint: impl FnOnce(u64) -> Result<String, Error>,
     ) -> Result<Arc<str>, Error> {
-        if let Some(m) = lock(&self.token).as_ref() {
+        if let Some(m) = read(&self.token).as_ref() {
             if still_fresh(m.issued_at, now, ttl_secs) {
                 return Ok(Arc::clone(&m.header));
             }
@@ -138,7 +141,7 @@ impl Cached {
         // Signing happens outside the lock; two workers may both mint at the turn of a half
         // life, and the later token simply wins.
         let header: Arc<str> = format!("Bearer {}", mint(now)?).into();
-        *lock(&self.token) = Some(Minted {
+        *write(&self.token) = Some(Minted {
             header: Arc::clone(&header),
             issued_at: now,
         });
@@ -164,7 +167,7 @@ pub struct SessionCache {
     ttl: Duration,
     shard_max_entries: usize,
     shard_max_bytes: usize,
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[RwLock<Shard>]>,
     /// Bumped by every logout; a lookup that saw another epoch at its start is not stored.
     epoch: AtomicU64,
 }
@@ -173,15 +176,15 @@ pub struct SessionCache {
 struct Shard {
     entries: HashMap<Key, Entry>,
     in_flight: HashMap<Key, Arc<Flight>>,
-    /// Use counter for least-recently-used eviction.
-    clock: u64,
+    /// Use counter for least-recently-used eviction (bumped under the read lock too).
+    clock: AtomicU64,
     bytes: usize,
 }
 
 struct Entry {
     value: Arc<Cached>,
     expires: Instant,
-    last_used: u64,
+    last_used: AtomicU64,
     size: usize,
     parts: Box<[Part]>,
 }
@@ -217,6 +220,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
 impl SessionCache {
     /// A cache with the default caps. `ttl` must not be zero (a zero TTL means no cache at all).
     pub fn new(ttl: Duration) -> SessionCache {
@@ -229,12 +240,12 @@ impl SessionCache {
             ttl,
             shard_max_entries: max_entries.div_ceil(SHARDS).max(1),
             shard_max_bytes: (max_bytes / SHARDS).max(1),
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             epoch: AtomicU64::new(0),
         }
     }
 
-    fn shard(&self, key: &Key) -> &Mutex<Shard> {
+    fn shard(&self, key: &Key) -> &RwLock<Shard> {
         &self.shards[usize::from(key[0]) % SHARDS]
     }
 
@@ -248,21 +259,22 @@ impl SessionCache {
         let key = key_of(creds);
         let shard = self.shard(&key);
         let now = Instant::now();
+        if let Some(cached) = read(shard).hit(&key, now) {
+            return Ok(Fetched {
+                cached,
+                set_cookies: Vec::new(),
+            });
+        }
         let flight = {
-            let mut s = lock(shard);
-            s.clock += 1;
-            let clock = s.clock;
-            match s.entries.get_mut(&key) {
-                Some(e) if e.expires > now => {
-                    e.last_used = clock;
-                    return Ok(Fetched {
-                        cached: Arc::clone(&e.value),
-                        set_cookies: Vec::new(),
-                    });
-                }
-                Some(_) => s.remove(&key),
-                None => {}
+            let mut s = write(shard);
+            // Looked up again: another worker may have stored it since the read above.
+            if let Some(cached) = s.hit(&key, now) {
+                return Ok(Fetched {
+                    cached,
+                    set_cookies: Vec::new(),
+                });
             }
+            s.remove(&key);
             if let Some(f) = s.in_flight.get(&key) {
                 let f = Arc::clone(f);
                 drop(s);
@@ -290,17 +302,16 @@ impl SessionCache {
                 let cached = Arc::new(Cached::new(l.session));
                 let ttl = entry_ttl(&cached.session, self.ttl, crate::timefmt::unix_now_f64());
                 {
-                    let mut s = lock(shard);
+                    let mut s = write(shard);
                     s.in_flight.remove(&key);
                     if !ttl.is_zero() && self.epoch.load(Ordering::Acquire) == epoch {
                         let size = entry_size(&cached.session);
                         if size <= self.shard_max_bytes {
                             s.make_room(now, self.shard_max_entries, self.shard_max_bytes, size);
-                            s.clock += 1;
                             let entry = Entry {
                                 value: Arc::clone(&cached),
                                 expires: now + ttl,
-                                last_used: s.clock,
+                                last_used: AtomicU64::new(s.tick()),
                                 size,
                                 parts: parts_of(creds).into_boxed_slice(),
                             };
@@ -335,7 +346,7 @@ impl SessionCache {
         }
         let mut evicted = 0;
         for shard in self.shards.iter() {
-            let mut s = lock(shard);
+            let mut s = write(shard);
             let before = s.entries.len();
             let mut freed = 0;
             s.entries.retain(|_, e| {
@@ -353,7 +364,7 @@ impl SessionCache {
 
     /// Entries currently held (expired ones not yet dropped included).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+        self.shards.iter().map(|s| read(s).entries.len()).sum()
     }
 
     /// Whether the cache holds no entry.
@@ -363,7 +374,7 @@ impl SessionCache {
 
     /// Approximate bytes held by entries.
     pub fn bytes(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).bytes).sum()
+        self.shards.iter().map(|s| read(s).bytes).sum()
     }
 }
 
@@ -379,7 +390,7 @@ impl Drop for Leader<'_> {
         // Normally already finished; after a panic in `lookup` this frees the waiters.
         self.flight
             .finish(Err(Error::Internal("session lookup abandoned".into())));
-        let mut s = lock(self.cache.shard(&self.key));
+        let mut s = write(self.cache.shard(&self.key));
         if s.in_flight
             .get(&self.key)
             .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
@@ -390,6 +401,21 @@ impl Drop for Leader<'_> {
 }
 
 impl Shard {
+    /// The entry for `key` if it is still fresh at `now`, marked as used.
+    fn hit(&self, key: &Key, now: Instant) -> Option<Arc<Cached>> {
+        let e = self.entries.get(key).filter(|e| e.expires > now)?;
+        // Only write when another entry was used since: the hot entry stays read-only.
+        if e.last_used.load(Ordering::Relaxed) != self.clock.load(Ordering::Relaxed) {
+            e.last_used.store(self.tick(), Ordering::Relaxed);
+        }
+        Some(Arc::clone(&e.value))
+    }
+
+    /// The next use count.
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     fn remove(&mut self, key: &Key) {
         if let Some(old) = self.entries.remove(key) {
             self.bytes -= old.size;
@@ -405,10 +431,14 @@ impl Shard {
         }
         self.retain(|e| e.expires > now);
         while !fits(self) && !self.entries.is_empty() {
-            let mut uses: Vec<u64> = self.entries.values().map(|e| e.last_used).collect();
+            let mut uses: Vec<u64> = self
+                .entries
+                .values()
+                .map(|e| e.last_used.load(Ordering::Relaxed))
+                .collect();
             let n = (uses.len() / 8).max(1);
             let (_, &mut threshold, _) = uses.select_nth_unstable(n - 1);
-            self.retain(|e| e.last_used > threshold);
+            self.retain(|e| e.last_used.load(Ordering::Relaxed) > threshold);
         }
     }
 
