@@ -10,10 +10,19 @@
 //! own): an idle keep-alive connection, a stalled head or body, or a client that stops reading
 //! is disconnected, so slow clients cannot pile up forever.
 //!
-//! The listening socket's receive timeout also applies to `accept` (Linux), and `tiny_http`'s
-//! accept thread gives up for good on its first error: after `--client-timeout` without a new
-//! connection the proxy would stop accepting. [`keep_accepting`] therefore connects to the
-//! listener itself, and closes at once, well within every timeout period.
+//! Two flaws of `tiny_http` 0.12 are worked around by [`keep_accepting`], which opens an empty
+//! connection to our own listener (closed at once) now and then:
+//! - The listening socket's receive timeout also applies to `accept` (Linux), and `tiny_http`'s
+//!   accept thread gives up for good on its first error: after `--client-timeout` without a new
+//!   connection the proxy would stop accepting. A poke at least every half timeout prevents it.
+//! - Its connection thread pool decides between "hand to an idle thread" and "start a thread"
+//!   by a count of idle threads that a woken thread only lowers once it runs. A burst of new
+//!   connections (a browser opening six, `wrk -c64`) is queued behind the few idle threads,
+//!   and a queued connection waits until some kept-alive connection closes: with 64 clients,
+//!   60 sat unserved for the whole benchmark. Each poke that arrives while no thread is idle
+//!   starts a thread, which serves the poke at once and then the oldest queued connection; so
+//!   while requests flow the keeper pokes every [`BUSY_POKE`], and a burst drains in
+//!   milliseconds.
 //!
 //! Shutdown: SIGTERM or SIGINT stops the dispatcher (`Server::unblock`), closes the listening
 //! socket, lets the requests already accepted finish for up to `--shutdown-grace`, and returns
@@ -117,6 +126,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         .map_err(|e| io::Error::other(format!("cannot start server: {e}")))?;
     let server = Arc::new(server);
     keep_accepting(bound, config.client_timeout, Arc::downgrade(&server));
+    let dispatched = &DISPATCHED;
     let stopping = Arc::new(AtomicUsize::new(0));
     watch_signals(signals, Arc::downgrade(&server), Arc::clone(&stopping));
 
@@ -175,6 +185,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         let active = app.activity.enter(request.remote_addr().copied());
         let app = Arc::clone(&app);
         crate::metrics::request_queued();
+        dispatched.fetch_add(1, Ordering::Relaxed);
         pool.execute(move || {
             let _in_flight = crate::metrics::request_started();
             app.handle_checked(request, checked);
@@ -206,8 +217,16 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     Ok(())
 }
 
-/// Opens and closes an empty connection to our own listener every half `--client-timeout`
-/// (see the module documentation), until the server is gone.
+/// Requests handed to the workers so far (read by [`keep_accepting`] to tell busy from idle).
+static DISPATCHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// The keeper's period while requests flow.
+pub const BUSY_POKE: Duration = Duration::from_millis(5);
+/// The keeper's longest period when idle (shorter when `--client-timeout` is shorter).
+pub const IDLE_POKE: Duration = Duration::from_secs(1);
+
+/// Opens and closes an empty connection to our own listener (see the module documentation):
+/// every [`BUSY_POKE`] while requests are dispatched, else every [`IDLE_POKE`] or half
+/// `--client-timeout`, whichever is shorter; until the server is gone.
 fn keep_accepting(
     bound: SocketAddr,
     timeout: Duration,
@@ -220,16 +239,22 @@ fn keep_accepting(
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    let period = (timeout / 2).max(Duration::from_millis(100));
+    let idle = (timeout / 2).clamp(Duration::from_millis(100), IDLE_POKE);
     let spawned = std::thread::Builder::new()
         .name("ory-proxy-accept-keeper".into())
-        .spawn(move || loop {
-            std::thread::sleep(period);
-            if server.strong_count() == 0 {
-                return;
+        .spawn(move || {
+            let mut seen = DISPATCHED.load(Ordering::Relaxed);
+            loop {
+                let now = DISPATCHED.load(Ordering::Relaxed);
+                let period = if now != seen { BUSY_POKE } else { idle };
+                seen = now;
+                std::thread::sleep(period);
+                if server.strong_count() == 0 {
+                    return;
+                }
+                // tiny_http reads end-of-stream at once and forgets the connection.
+                let _ = std::net::TcpStream::connect_timeout(&target, idle);
             }
-            // tiny_http reads end-of-stream at once and forgets the connection.
-            let _ = std::net::TcpStream::connect_timeout(&target, period);
         });
     if let Err(e) = spawned {
         logger::error(&format!("cannot start the accept keeper: {e}"));

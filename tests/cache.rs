@@ -261,3 +261,48 @@ fn still_accepting_after_an_idle_period_longer_than_the_client_timeout() {
     assert_eq!(Req::get(&s.proxy.url("/")).send().status, 200);
     assert!(!s.proxy.stderr().contains("accepting a request failed"));
 }
+
+#[test]
+fn a_burst_of_keep_alive_connections_is_served_at_once() {
+    // tiny_http queues connections of a burst behind its few idle threads, where they wait
+    // until some kept-alive connection closes; the proxy recruits threads for them.
+    use std::io::{Read, Write};
+    let s = setup(&[]);
+    // All at the same moment, from as many threads, so that accept outruns thread wake-ups.
+    let barrier = std::sync::Barrier::new(48);
+    let mut clients: Vec<std::net::TcpStream> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..48)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    std::net::TcpStream::connect(s.proxy.addr).expect("connect")
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for c in &mut clients {
+        c.write_all(b"GET /burst HTTP/1.1\r\nHost: app\r\n\r\n")
+            .expect("write");
+    }
+    let started = std::time::Instant::now();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 512];
+        while head.len() < 12 {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 200"),
+            "connection {i} unanswered after {:?}",
+            started.elapsed()
+        );
+    }
+    // Every connection is still open (none was closed to make room), and all were answered
+    // while all stayed open.
+    assert_eq!(s.upstream.wait_for_requests(48).len(), 48);
+}
