@@ -143,3 +143,31 @@ fn sigint_with_a_hung_request_exits_after_the_grace_period() {
     );
     assert!(proxy.stderr().contains("cut off"), "{}", proxy.stderr());
 }
+
+#[test]
+fn unreachable_in_time_is_504_after_the_connect_timeout() {
+    // A listener that never accepts, its accept queue filled: further SYNs are dropped, so a
+    // connection attempt hangs until the proxy's connect timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut filler = Vec::new();
+    for _ in 0..1024 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => filler.push(s),
+            Err(_) => break,
+        }
+    }
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start(
+        &format!("http://{addr}"),
+        &ory.url(),
+        &["--no-jwt", "--connect-timeout", "1s"],
+    );
+    let started = Instant::now();
+    let r = Req::get(&proxy.url("/blackhole")).send();
+    let waited = started.elapsed();
+    let message = r.assert_proxy_error(504);
+    assert!(message.contains("timed out"), "{message}");
+    assert!(waited < Duration::from_secs(8), "{waited:?}");
+    drop(listener);
+}
