@@ -120,8 +120,11 @@ fn check(
             continue;
         };
         let (active, generation) = activity.get(*peer);
+        // First sight: what was read before is unknown history (under load this thread can
+        // run seconds late, and a keep-alive connection may have carried hundreds of
+        // requests by then), so counting starts now.
         let s = seen.entry(*peer).or_insert(Seen {
-            baseline: 0,
+            baseline: read,
             generation,
             head_since: None,
         });
