@@ -74,6 +74,9 @@ FLAGS:
     --shutdown-grace DURATION       On SIGTERM/SIGINT, how long in-flight requests may take to
                                     finish before the proxy exits. [env: ORY_PROXY_SHUTDOWN_GRACE]
                                     [default: 10s]
+    --max-connections N             Open client connections kept; beyond it, connections without
+                                    a request in progress are closed (unfinished heads first).
+                                    [env: ORY_PROXY_MAX_CONNECTIONS] [default: 4096]
     --debug                         Explain session lookups and CORS decisions on stderr.
                                     [default: off]
     -q, --quiet                     No banner and no request log lines; errors still print.
@@ -125,6 +128,7 @@ pub struct RawArgs {
     pub session_timeout: Option<String>,
     pub client_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
+    pub max_connections: Option<String>,
     pub debug: bool,
     pub quiet: bool,
 }
@@ -168,6 +172,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("session-timeout") => raw.session_timeout = Some(parser.value()?.string()?),
             Long("client-timeout") => raw.client_timeout = Some(parser.value()?.string()?),
             Long("shutdown-grace") => raw.shutdown_grace = Some(parser.value()?.string()?),
+            Long("max-connections") => raw.max_connections = Some(parser.value()?.string()?),
             Long("debug") => raw.debug = true,
             Short('q') | Long("quiet") => raw.quiet = true,
             Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
@@ -316,6 +321,7 @@ mod tests {
             "--session-timeout",
             "--client-timeout",
             "--shutdown-grace",
+            "--max-connections",
             "--debug",
             "--quiet",
             "--help",

@@ -150,6 +150,8 @@ pub struct Config {
     pub client_timeout: Duration,
     /// Time in-flight requests get to finish on SIGTERM/SIGINT. Default 10 s.
     pub shutdown_grace: Duration,
+    /// Open client connections kept (`--max-connections`). Default 4096.
+    pub max_connections: usize,
     /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
     pub project_api_key: Option<String>,
 }
@@ -169,6 +171,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--client-timeout`.
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// Default `--shutdown-grace`.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -328,6 +332,18 @@ impl Config {
             "ORY_PROXY_CLIENT_TIMEOUT",
             DEFAULT_CLIENT_TIMEOUT,
         )?;
+        let max_connections = match flag_or_env(
+            &raw.max_connections,
+            "--max-connections",
+            "ORY_PROXY_MAX_CONNECTIONS",
+            env,
+        ) {
+            Some((name, v)) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => return Err(format!("{name} '{v}' must be a number from 1 to 1000000")),
+            },
+            None => DEFAULT_MAX_CONNECTIONS,
+        };
         let shutdown_grace = duration(
             &raw.shutdown_grace,
             "--shutdown-grace",
@@ -366,6 +382,7 @@ impl Config {
             session_timeout,
             client_timeout,
             shutdown_grace,
+            max_connections,
             project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
         })
     }

@@ -147,6 +147,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         app.config.port,
         Arc::clone(&app.activity),
         app.config.client_timeout,
+        app.config.max_connections,
     );
     let pool = crate::workers::Workers::new(app.config.workers, "ory-proxy-worker")
         .map_err(|e| io::Error::new(e.kind(), format!("cannot start workers: {e}")))?;

@@ -223,20 +223,26 @@ pub fn find_client_socket(listen_port: u16, peer: SocketAddr) -> Option<TcpStrea
         if !is_client_socket(fd, listen_port, peer) {
             continue;
         }
-        // SAFETY: F_DUPFD_CLOEXEC only reads `fd`; if it was closed meanwhile the call fails,
-        // and if the number was reused the check on the duplicate below rejects it.
-        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-        if dup < 0 {
-            continue;
-        }
-        // SAFETY: `dup` is a fresh descriptor that nothing else owns.
-        let owned = unsafe { OwnedFd::from_raw_fd(dup) };
-        let stream = TcpStream::from(owned);
-        if is_client_socket(stream.as_raw_fd(), listen_port, peer) {
+        if let Some(stream) = client_socket_at(fd, listen_port, peer) {
             return Some(stream);
         }
     }
     None
+}
+
+/// A new handle (`dup`) on descriptor `fd` if it still is the accepted connection on
+/// `listen_port` from `peer` (descriptor numbers are reused, so this is checked on the copy).
+pub fn client_socket_at(fd: RawFd, listen_port: u16, peer: SocketAddr) -> Option<TcpStream> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads `fd`; if it was closed meanwhile the call fails,
+    // and if the number was reused the check on the duplicate below rejects it.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return None;
+    }
+    // SAFETY: `dup` is a fresh descriptor that nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+    let stream = TcpStream::from(owned);
+    is_client_socket(stream.as_raw_fd(), listen_port, peer).then_some(stream)
 }
 
 /// The open descriptors of this process that are accepted connections on `listen_port`, one

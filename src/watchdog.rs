@@ -9,8 +9,12 @@
 //! proxy's hands ([`Activity`]) belong to the next head: past [`HEAD_LIMIT`], or not complete
 //! within `--client-timeout`, the connection is shut down and `tiny_http` drops its buffer.
 //!
+//! It also keeps the number of open client connections (each one a `tiny_http` thread) at
+//! `--max-connections`: beyond it, connections with no request in progress are closed,
+//! unfinished heads first, then connections that never sent a request, then the longest idle.
+//!
 //! Bounds: a head may overshoot by what arrives in about two intervals before it is cut; a
-//! connection whose requests are in progress (bodies, WebSockets) is never judged.
+//! connection whose requests are in progress (bodies, WebSockets) is never judged or closed.
 
 use crate::logger;
 use crate::sys;
@@ -89,10 +93,21 @@ struct Seen {
     generation: u64,
     /// When bytes toward the next head were first seen.
     head_since: Option<Instant>,
+    /// When the connection last had a request in progress (or was first seen).
+    last_active: Instant,
+    /// One of its descriptors, as of the last check.
+    fd: std::os::fd::RawFd,
+    /// Whether it ever had a request handled (a used keep-alive connection).
+    served: bool,
 }
 
 /// Starts the watchdog thread for connections on `listen_port`.
-pub fn spawn(listen_port: u16, activity: Arc<Activity>, head_timeout: Duration) {
+pub fn spawn(
+    listen_port: u16,
+    activity: Arc<Activity>,
+    head_timeout: Duration,
+    max_connections: usize,
+) {
     let spawned = std::thread::Builder::new()
         .name("ory-proxy-watchdog".into())
         .spawn(move || {
@@ -100,6 +115,7 @@ pub fn spawn(listen_port: u16, activity: Arc<Activity>, head_timeout: Duration) 
             loop {
                 std::thread::sleep(INTERVAL);
                 check(listen_port, &activity, head_timeout, &mut seen);
+                shed(listen_port, &activity, max_connections, &seen);
             }
         });
     if let Err(e) = spawned {
@@ -127,8 +143,15 @@ fn check(
             baseline: read,
             generation,
             head_since: None,
+            last_active: now,
+            fd: *fd,
+            // Requests handled before this first look make it a used connection.
+            served: generation > 0,
         });
+        s.fd = *fd;
         if active > 0 || generation != s.generation {
+            s.served = true;
+            s.last_active = now;
             s.baseline = read;
             s.generation = generation;
             s.head_since = None;
@@ -149,7 +172,7 @@ fn check(
             None
         };
         if let Some(why) = verdict {
-            if let Some(socket) = sys::find_client_socket(listen_port, *peer) {
+            if let Some(socket) = sys::client_socket_at(*fd, listen_port, *peer) {
                 let _ = socket.shutdown(Shutdown::Both);
                 logger::error(&format!("closed connection from {}: {why}", peer.ip()));
             }
@@ -160,4 +183,41 @@ fn check(
     let connected: Vec<SocketAddr> = sockets.iter().map(|(_, p)| *p).collect();
     seen.retain(|p, _| connected.contains(p));
     activity.retain(&connected);
+}
+
+/// Closes connections beyond `max`: only those without a request in progress, unfinished heads
+/// (oldest first) before idle keep-alive connections (longest idle first).
+fn shed(listen_port: u16, activity: &Activity, max: usize, seen: &HashMap<SocketAddr, Seen>) {
+    if seen.len() <= max {
+        return;
+    }
+    // Unfinished heads first, then connections that never sent a request, then used keep-alive
+    // connections; older (longer idle) first within each.
+    let mut candidates: Vec<(u8, Instant, SocketAddr)> = seen
+        .iter()
+        .filter(|(peer, _)| activity.get(**peer).0 == 0)
+        .map(|(peer, s)| match (s.head_since, s.served) {
+            (Some(since), _) => (0, since, *peer),
+            (None, false) => (1, s.last_active, *peer),
+            (None, true) => (2, s.last_active, *peer),
+        })
+        .collect();
+    candidates.sort();
+    let excess = seen.len() - max;
+    let mut closed = 0;
+    for (_, _, peer) in candidates.into_iter().take(excess) {
+        let Some(fd) = seen.get(&peer).map(|s| s.fd) else {
+            continue;
+        };
+        if let Some(socket) = sys::client_socket_at(fd, listen_port, peer) {
+            let _ = socket.shutdown(Shutdown::Both);
+            closed += 1;
+        }
+    }
+    if closed > 0 {
+        logger::error(&format!(
+            "{} client connections open (--max-connections {max}): closed {closed} without a request in progress",
+            seen.len()
+        ));
+    }
 }

@@ -302,3 +302,47 @@ fn a_trickled_head_is_cut_after_the_client_timeout() {
     );
     assert_eq!(upstream.request_count(), 0);
 }
+
+#[test]
+fn connections_beyond_max_connections_are_shed_idle_ones_first() {
+    let (_ory, upstream, proxy) = start(&["--no-jwt", "--max-connections", "50"]);
+    // A keep-alive connection that has been used: idle, but it served a request.
+    let mut used = TcpStream::connect(proxy.addr).unwrap();
+    used.write_all(b"GET /used HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_head(&mut used).unwrap().status(), 200);
+    // 150 connections with half a head each (slowloris).
+    let mut stalled: Vec<TcpStream> = (0..150)
+        .map(|_| {
+            let mut s = TcpStream::connect(proxy.addr).unwrap();
+            s.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
+    // The proxy closes unfinished heads until at most 50 connections remain.
+    crate::util::wait_until("the excess connections to be closed", || {
+        let closed = stalled
+            .iter_mut()
+            .filter(|s| {
+                s.set_nonblocking(true).unwrap();
+                let mut b = [0u8; 1];
+                let mut r: &TcpStream = s;
+                let gone = match r.read(&mut b) {
+                    Ok(0) => true,
+                    Ok(_) => false,
+                    Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+                };
+                s.set_nonblocking(false).unwrap();
+                gone
+            })
+            .count();
+        (closed >= 100).then_some(())
+    });
+    // New requests still work, and the used keep-alive connection (closed last) still serves.
+    assert_eq!(Req::get(&proxy.url("/fresh")).send().status, 200);
+    used.write_all(b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_head(&mut used).unwrap().status(), 200);
+    assert_eq!(upstream.request_count(), 3);
+    proxy.wait_for_log(|l| l.contains("--max-connections 50"));
+}
