@@ -33,6 +33,15 @@ pub struct Written {
     pub close_delimited: bool,
 }
 
+/// Set once a graceful shutdown begins: every answer then says `Connection: close`.
+static CLOSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on every answer carries `Connection: close`, so clients stop reusing their
+/// connections (graceful shutdown).
+pub fn close_connections_after_responses() {
+    CLOSING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether a response with this status to this method carries no body (RFC 9110 §6.4.1).
 pub fn bodiless(method_is_head: bool, status: u16) -> bool {
     method_is_head || (100..200).contains(&status) || status == 204 || status == 304
@@ -97,7 +106,8 @@ pub fn write_then_close(
         _ => {}
     }
     let close_delimited = length.is_none() && !no_body && !chunked;
-    if close.is_some() && !close_delimited {
+    let closing = close.is_some() || CLOSING.load(std::sync::atomic::Ordering::Relaxed);
+    if closing && !close_delimited {
         head.extend_from_slice(b"Connection: close\r\n");
     }
     head.extend_from_slice(b"\r\n");

@@ -24,15 +24,18 @@
 //!   while requests flow the keeper pokes every [`BUSY_POKE`], and a burst drains in
 //!   milliseconds.
 //!
-//! Shutdown: SIGTERM or SIGINT stops the dispatcher (`Server::unblock`), closes the listening
-//! socket, lets the requests already accepted finish for up to `--shutdown-grace`, and returns
-//! (exit status 0). A second signal ends the wait at once.
+//! Shutdown: SIGTERM or SIGINT wakes the dispatcher (`Server::unblock`), which shuts the
+//! listening socket down (new connections are refused) but keeps serving requests that arrive on
+//! connections already open, each answer now saying `Connection: close`, until nothing is in
+//! flight or `--shutdown-grace` has passed; then it returns (exit status 0). A second signal
+//! ends the wait at once.
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::jwt::KeySet;
 use crate::logger;
 use crate::proxy::App;
+use crate::response;
 use crate::sys;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
@@ -122,6 +125,11 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     let signals = sys::install_shutdown_signals()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot install signal handlers: {e}")))?;
 
+    // A second handle on the listening socket, to stop accepting on shutdown while the server
+    // (and the connections it already has) keeps going.
+    let listening = listener
+        .try_clone()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start server: {e}")))?;
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| io::Error::other(format!("cannot start server: {e}")))?;
     let server = Arc::new(server);
@@ -151,17 +159,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     );
     let pool = crate::workers::Workers::new(app.config.workers, "ory-proxy-worker")
         .map_err(|e| io::Error::new(e.kind(), format!("cannot start workers: {e}")))?;
-    loop {
-        let request = match server.recv() {
-            Ok(r) => r,
-            // The wake-up of a shutdown signal: everything queued before it was dispatched.
-            Err(_) if stopping.load(Ordering::SeqCst) > 0 => break,
-            Err(e) => {
-                logger::error(&format!("accepting a request failed: {e}"));
-                continue;
-            }
-        };
-
+    let dispatch = |request: tiny_http::Request| {
         // The head is checked here, in arrival order, so a refused request poisons its
         // connection before anything tiny_http parsed behind it reaches a worker.
         let checked = app.precheck(&request);
@@ -181,7 +179,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
                 // Dropped or refused without a worker's help (and never dropped unsafely).
                 app.handle_checked(request, checked);
             }
-            continue;
+            return;
         }
         let active = app.activity.enter(request.remote_addr().copied());
         let app = Arc::clone(&app);
@@ -192,11 +190,23 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
             app.handle_checked(request, checked);
             drop(active);
         });
+    };
+    loop {
+        match server.recv() {
+            Ok(request) => dispatch(request),
+            // The wake-up of a shutdown signal: everything queued before it was dispatched.
+            Err(_) if stopping.load(Ordering::SeqCst) > 0 => break,
+            Err(e) => logger::error(&format!("accepting a request failed: {e}")),
+        }
     }
 
-    // Stop accepting: dropping the last handle of the server ends its accept thread and
-    // closes the listening socket.
-    drop(server);
+    // Stop accepting new connections (the listening socket is shut down), but keep serving
+    // what arrives on connections already open until the in-flight work is done: every answer
+    // now says `Connection: close`, so clients stop sending on them.
+    response::close_connections_after_responses();
+    if let Err(e) = sys::stop_listening(&listening) {
+        logger::error(&format!("cannot stop listening: {e}"));
+    }
     let deadline = Instant::now() + app.config.shutdown_grace;
     let in_flight = || pool.active_count() + pool.queued_count();
     logger::info(&format!(
@@ -204,8 +214,13 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         in_flight(),
         app.config.shutdown_grace
     ));
-    while in_flight() > 0 && Instant::now() < deadline && stopping.load(Ordering::SeqCst) < 2 {
-        std::thread::sleep(Duration::from_millis(20));
+    while Instant::now() < deadline && stopping.load(Ordering::SeqCst) < 2 {
+        match server.recv_timeout(Duration::from_millis(20)) {
+            Ok(Some(request)) => dispatch(request),
+            Ok(None) if in_flight() == 0 => break,
+            // Nothing new, or the accept thread reporting the stopped listener.
+            Ok(None) | Err(_) => {}
+        }
     }
     if in_flight() > 0 {
         logger::error(&format!(

@@ -7,6 +7,7 @@
 //! - [`set_listener_timeouts`]: `SO_RCVTIMEO`/`SO_SNDTIMEO` on the listening socket. `tiny_http`
 //!   sets no socket timeouts at all; on Linux, accepted sockets inherit these options from the
 //!   listener, so every client connection gets them without access to `tiny_http`'s accept loop.
+//! - [`stop_listening`]: `shutdown(2)` on the listening socket for a graceful shutdown.
 //! - [`install_shutdown_signals`]: SIGTERM and SIGINT handlers that only `write(2)` one byte into
 //!   a pipe (async-signal-safe); a normal thread reads the other end.
 //! - [`find_client_socket`]: a second handle (`dup`) on the socket of a connection that
@@ -103,6 +104,18 @@ fn set_timeval_option(fd: RawFd, option: libc::c_int, d: Duration) -> io::Result
 pub fn set_listener_timeouts(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
     set_timeval_option(listener.as_raw_fd(), libc::SO_RCVTIMEO, timeout)?;
     set_timeval_option(listener.as_raw_fd(), libc::SO_SNDTIMEO, timeout)
+}
+
+/// Stops a listening socket from accepting (`shutdown(2)`): new connections are refused and a
+/// blocked `accept` (`tiny_http`'s accept thread, on another handle of the same socket) returns
+/// an error, while connections accepted before stay open.
+pub fn stop_listening(listener: &TcpListener) -> io::Result<()> {
+    // SAFETY: plain call on a descriptor owned by `listener`, alive for the call.
+    if unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Write end of the signal pipe, for the handler; -1 until installed.

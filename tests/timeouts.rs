@@ -171,3 +171,43 @@ fn unreachable_in_time_is_504_after_the_connect_timeout() {
     assert!(waited < Duration::from_secs(8), "{waited:?}");
     drop(listener);
 }
+
+#[test]
+fn during_shutdown_open_connections_are_served_with_connection_close() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::with(|req| {
+        (req.path() == "/slow").then(|| {
+            Reply::new(200)
+                .body("slow")
+                .delay(Duration::from_secs(2))
+                .into()
+        })
+    });
+    let mut proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--no-jwt"]);
+    // A keep-alive connection, used once before the signal.
+    let mut kept = TcpStream::connect(proxy.addr).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    std::io::Write::write_all(&mut kept, b"GET /before HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let head = crate::util::raw::read_head(&mut kept).unwrap();
+    assert_eq!(head.status(), 200);
+    let n: usize = head.header("content-length").unwrap().parse().unwrap();
+    crate::util::raw::read_exact_body(&mut kept, head.rest.clone(), n);
+    // A slow request keeps the shutdown waiting.
+    let url = proxy.url("/slow");
+    let slow = std::thread::spawn(move || Req::get(&url).send());
+    upstream.wait_for_requests(2);
+    kill(proxy.pid(), "TERM");
+    proxy.wait_for_log(|l| l.contains("shutting down"));
+    // New connections are refused…
+    assert!(TcpStream::connect_timeout(&proxy.addr, Duration::from_secs(2)).is_err());
+    // …but the open one is still served, and told to close.
+    std::io::Write::write_all(&mut kept, b"GET /during HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let head = crate::util::raw::read_head(&mut kept).unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.header("connection"), Some("close"));
+    assert_eq!(slow.join().unwrap().text(), "slow");
+    let status = proxy.wait_exit(Duration::from_secs(20)).expect("exited");
+    assert_eq!(status.code(), Some(0));
+    assert!(upstream.requests().iter().any(|r| r.path() == "/during"));
+}
