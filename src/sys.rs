@@ -357,6 +357,21 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_listener_refuses_new_connections_but_keeps_old_ones() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut old = TcpStream::connect(addr).unwrap();
+        let (mut accepted, _) = listener.accept().unwrap();
+        stop_listening(&listener).unwrap();
+        assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err());
+        assert!(listener.accept().is_err());
+        old.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        accepted.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"x");
+    }
+
+    #[test]
     fn listener_timeouts_are_inherited() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         set_listener_timeouts(&listener, Duration::from_millis(1500)).unwrap();

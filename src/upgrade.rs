@@ -108,8 +108,7 @@ impl App {
             .collect();
 
         if answer.status != 101 {
-            let status = self.pass_refusal(request, method, &answer, &out, pending, upstream);
-            return status;
+            return self.pass_refusal(request, method, &answer, &out, pending, upstream);
         }
 
         let peer = request.remote_addr().copied();
