@@ -238,7 +238,7 @@ static DISPATCHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 /// The keeper's period while requests flow.
 pub const BUSY_POKE: Duration = Duration::from_millis(5);
 /// The keeper's longest period when idle (shorter when `--client-timeout` is shorter).
-pub const IDLE_POKE: Duration = Duration::from_secs(1);
+pub const IDLE_POKE: Duration = Duration::from_millis(250);
 
 /// Opens and closes an empty connection to our own listener (see the module documentation):
 /// every [`BUSY_POKE`] while requests are dispatched, else every [`IDLE_POKE`] or half
