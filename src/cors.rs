@@ -46,6 +46,22 @@ pub enum Decision {
     Denied { origin: String },
 }
 
+impl Decision {
+    /// A `--debug` explanation of the decision.
+    pub fn explain(&self, public_origin: &str) -> String {
+        match self {
+            Decision::NoOrigin => "no Origin header, not a CORS request".to_owned(),
+            Decision::Allowed { origin, rule } => {
+                format!("origin {origin} allowed by {rule}; echoed with credentials")
+            }
+            Decision::Denied { origin } => format!(
+                "origin {origin} denied: not the public origin {public_origin} and matching no \
+                 --allowed-cors-origins; no CORS headers sent"
+            ),
+        }
+    }
+}
+
 impl Cors {
     /// Builds the policy. Patterns were validated by [`OriginPattern::parse`] in `config`; one
     /// that still fails to parse is skipped (it could never match anything).

@@ -31,11 +31,11 @@ impl App {
         ex: &mut Exchange,
     ) -> u16 {
         let Some(slot) = Slot::reserve() else {
-            return self.fail_exchange(request, method, target, Error::Overloaded, ex);
+            return self.fail(request, method, target, Error::Overloaded, ex);
         };
         let (lookup, authorization) = match self.identify(&request, dest, ex) {
             Ok(x) => x,
-            Err(e) => return self.fail_exchange(request, method, target, e, ex),
+            Err(e) => return self.fail(request, method, target, e, ex),
         };
         let origin = match dest {
             Dest::Ory => &self.config.sdk,
@@ -46,7 +46,7 @@ impl App {
                 dest,
                 "upgrades to an https:// next hop are not supported".into(),
             );
-            return self.fail_exchange(request, method, target, e, ex);
+            return self.fail(request, method, target, e, ex);
         }
         let full_path = match dest {
             Dest::Ory => format!("{}{path}", self.config.sdk_path),
@@ -59,13 +59,13 @@ impl App {
             &ex.request_id,
         ) {
             Ok(o) => o,
-            Err(e) => return self.fail_exchange(request, method, target, e, ex),
+            Err(e) => return self.fail(request, method, target, e, ex),
         };
         let built = match outgoing.builder.body(()) {
             Ok(b) => b,
             Err(e) => {
                 let e = Error::BadRequest(format!("cannot forward request: {e}"));
-                return self.fail_exchange(request, method, target, e, ex);
+                return self.fail(request, method, target, e, ex);
             }
         };
         let head = tunnel::request_head(method, &full_path, built.headers(), protocol);
@@ -77,7 +77,7 @@ impl App {
                 } else {
                     unreachable(dest, e.to_string())
                 };
-                return self.fail_exchange(request, method, target, error, ex);
+                return self.fail(request, method, target, error, ex);
             }
         };
 

@@ -1,0 +1,201 @@
+//! Who is asking: the credentials of a request, the session Ory (or the session cache) answers
+//! for them, and the signed token that goes to the upstream with it.
+//!
+//! This is the only place that decides whether a request needs a whoami call and whether a
+//! token is minted or reused, so the cache, the token memo and their metrics are consulted here
+//! and nowhere else. Logout eviction sits here too: it must build the very same credentials as
+//! the lookup did, or the cache would keep the session it was asked to forget.
+
+use crate::cache::{Cached, Fetched};
+use crate::error::Error;
+use crate::jwt::Claims;
+use crate::logger;
+use crate::metrics::{self, WhoamiOutcome};
+use crate::proxy::{App, Dest, Exchange};
+use crate::session::{self, Credentials, Session};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+impl App {
+    /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and the
+    /// `Authorization` value to send.
+    pub(crate) fn identify(
+        &self,
+        request: &tiny_http::Request,
+        dest: Dest,
+        ex: &mut Exchange,
+    ) -> Result<(Option<Fetched>, Option<Arc<str>>), Error> {
+        let lookup = if dest == Dest::Upstream && self.config.jwt {
+            self.session_of(request, ex)?
+        } else {
+            None
+        };
+        let authorization = match lookup.as_ref() {
+            Some(fetched) => self.authorization_for(&fetched.cached)?,
+            None => None,
+        };
+        Ok((lookup, authorization))
+    }
+    /// Looks up the session when the request carries credentials (`None` when it does not),
+    /// through the session cache when it is on.
+    fn session_of(
+        &self,
+        request: &tiny_http::Request,
+        ex: &mut Exchange,
+    ) -> Result<Option<Fetched>, Error> {
+        let cookie = cookie_of(request);
+        let mut creds = credentials_of(request, cookie.as_deref());
+        if !creds.present() {
+            return Ok(None);
+        }
+        creds.request_id = Some(&ex.request_id);
+        let started = Instant::now();
+        let mut asked = false;
+        let mut lookup = || {
+            asked = true;
+            let result = session::lookup(
+                &self.session_agent,
+                &self.whoami_url,
+                &self.config.sdk.authority,
+                &creds,
+            );
+            metrics::whoami(match &result {
+                Ok(l) if matches!(l.session, Session::Active(_)) => WhoamiOutcome::Active,
+                Ok(_) => WhoamiOutcome::Anonymous,
+                Err(Error::RateLimited { .. }) => WhoamiOutcome::RateLimited,
+                Err(_) => WhoamiOutcome::Error,
+            });
+            result
+        };
+        let fetched = match &self.sessions {
+            Some(cache) => cache.get_or_lookup(&creds, lookup),
+            None => lookup().map(|l| Fetched {
+                cached: Arc::new(Cached::new(l.session)),
+                set_cookies: l.set_cookies,
+            }),
+        };
+        if self.sessions.is_some() {
+            if asked {
+                metrics::cache_miss();
+            } else {
+                metrics::cache_hit();
+            }
+        }
+        ex.session = match &fetched {
+            Ok(f) if matches!(f.cached.session, Session::Active(_)) => "active",
+            Ok(_) => "anonymous",
+            Err(Error::RateLimited { .. }) => "rate_limited",
+            Err(_) => "error",
+        };
+        logger::debug(|| {
+            let outcome = match &fetched {
+                Ok(f) => match &f.cached.session {
+                    Session::Active(s) => format!("active (identity {})", s.identity_id),
+                    Session::Anonymous => "anonymous".to_owned(),
+                },
+                Err(e) => e.to_string(),
+            };
+            let source = if asked { "asked ory" } else { "cached" };
+            format!(
+                "session lookup: {outcome} ({source}) in {:.1}ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            )
+        });
+        fetched.map(Some)
+    }
+
+    /// Drops the cached session of a logout request's credentials.
+    pub(crate) fn evict_session_of(&self, request: &tiny_http::Request) {
+        if let Some(cache) = &self.sessions {
+            let cookie = cookie_of(request);
+            let creds = credentials_of(request, cookie.as_deref());
+            let evicted = cache.evict_matching(&creds);
+            logger::debug(|| format!("logout: {evicted} cached session(s) dropped"));
+        }
+    }
+
+    /// `Bearer <jwt>` for an active session (a reused token while more than half of its
+    /// lifetime is left), `None` for an anonymous one.
+    fn authorization_for(&self, cached: &Cached) -> Result<Option<Arc<str>>, Error> {
+        let active = match &cached.session {
+            Session::Active(a) => a,
+            Session::Anonymous => return Ok(None),
+        };
+        let now = crate::timefmt::unix_now();
+        let ttl = self.config.jwt_ttl_secs;
+        let minted = std::cell::Cell::new(false);
+        let mint = |now| {
+            minted.set(true);
+            self.mint(active, now)
+        };
+        let header = match &self.sessions {
+            Some(_) => cached.token_header(now, ttl, mint)?,
+            None => self.tokens.token_header(&active.json, now, ttl, mint)?,
+        };
+        if minted.get() {
+            metrics::token_minted();
+        } else {
+            metrics::token_reused();
+        }
+        Ok(Some(header))
+    }
+
+    fn mint(&self, active: &session::ActiveSession, now: u64) -> Result<String, Error> {
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or_else(|| Error::Internal("no signing key".into()))?;
+        keys.mint(&Claims {
+            issuer: &self.config.issuer,
+            subject: &active.identity_id,
+            session_json: &active.json,
+            now,
+            ttl_secs: self.config.jwt_ttl_secs,
+        })
+        .map_err(|e| Error::Internal(format!("minting token: {e}")))
+    }
+}
+
+/// Every `Cookie` header of the request as one value. HTTP/1.1 clients send one, but a front
+/// end that splits cookies (as HTTP/2 allows, RFC 9113 §8.2.3) sends several, and the session
+/// cookie must not be lost because another `Cookie` header came after it.
+fn cookie_of(request: &tiny_http::Request) -> Option<Cow<'_, str>> {
+    let mut values = request
+        .headers()
+        .iter()
+        .filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case("cookie"))
+        .map(|h| h.value.as_str());
+    let first = values.next()?;
+    let mut rest = values.peekable();
+    if rest.peek().is_none() {
+        return Some(Cow::Borrowed(first));
+    }
+    let mut joined = first.to_owned();
+    for v in rest {
+        joined.push_str("; ");
+        joined.push_str(v);
+    }
+    Some(Cow::Owned(joined))
+}
+
+/// The credentials whoami needs, borrowed from the request's headers; `cookie` is
+/// [`cookie_of`] the same request.
+fn credentials_of<'a>(request: &'a tiny_http::Request, cookie: Option<&'a str>) -> Credentials<'a> {
+    let mut creds = Credentials {
+        cookie,
+        ..Credentials::default()
+    };
+    for h in request.headers() {
+        let name = h.field.as_str().as_str();
+        let value = h.value.as_str();
+        if name.eq_ignore_ascii_case("x-session-token") {
+            creds.session_token = Some(value);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            creds.authorization = Some(value);
+        } else if name.eq_ignore_ascii_case("x-request-id") {
+            creds.request_id = Some(value);
+        }
+    }
+    creds
+}

@@ -1,0 +1,137 @@
+//! The request for the next hop: where it goes, which of the client's headers pass, which the
+//! proxy sets (SPEC §3), and how the client's body is streamed along.
+//!
+//! Built once per forwarded request by [`App::build_request`] and sent by [`send`]; the upgrade
+//! path ([`crate::upgrade`]) builds with the same rules and writes the head itself.
+
+use crate::error::Error;
+use crate::framing::BodyFraming;
+use crate::headers;
+use crate::intake::{BodyState, TrackedBody};
+use crate::proxy::{App, Dest};
+use ureq::http;
+use ureq::SendBody;
+
+impl App {
+    /// The request for the next hop, headers filtered and set per SPEC §3; no body yet.
+    pub(crate) fn build_request(
+        &self,
+        request: &tiny_http::Request,
+        (method, dest, path, framing): (&str, Dest, &str, BodyFraming),
+        authorization: Option<&str>,
+        request_id: &str,
+    ) -> Result<Outgoing, Error> {
+        let cfg = &self.config;
+        let base = match dest {
+            Dest::Ory => format!("{}{}", cfg.sdk.origin, cfg.sdk_path),
+            Dest::Upstream => cfg.upstream.origin.clone(),
+        };
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(format!("{base}{path}"));
+        let named = headers::connection_tokens(
+            request
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
+        );
+        let pass_authorization = dest == Dest::Ory || !cfg.jwt;
+        let mut client_host = None;
+        for h in request.headers() {
+            let name = h.field.as_str().as_str();
+            let value = h.value.as_str();
+            if name.eq_ignore_ascii_case("host") {
+                client_host = Some(value);
+            }
+            if !headers::forward_request_header(name, &named, pass_authorization) {
+                continue;
+            }
+            if dest == Dest::Ory && name.eq_ignore_ascii_case("accept-encoding") {
+                continue;
+            }
+            if name.eq_ignore_ascii_case("x-request-id") {
+                continue; // replaced below by the id the access log uses
+            }
+            builder = builder.header(name, value);
+        }
+        let forwarded_host = client_host.unwrap_or(&cfg.public.authority);
+        let host = match dest {
+            Dest::Ory => cfg.sdk.authority.as_str(),
+            Dest::Upstream if cfg.rewrite_host => cfg.upstream.authority.as_str(),
+            Dest::Upstream => forwarded_host,
+        };
+        builder = builder
+            .header("host", host)
+            .header("x-forwarded-for", headers::client_ip(request.remote_addr()))
+            .header("x-forwarded-proto", cfg.public.scheme)
+            .header("x-forwarded-host", forwarded_host)
+            .header("x-request-id", request_id);
+        match dest {
+            Dest::Ory => {
+                builder = builder
+                    .header("ory-no-custom-domain-redirect", "true")
+                    .header("ory-base-url-rewrite", &self.ory_rewrite_base)
+                    .header("accept-encoding", "identity");
+                if let Some(key) = &cfg.project_api_key {
+                    builder = builder.header("ory-base-url-rewrite-token", key);
+                }
+            }
+            Dest::Upstream => {
+                if let Some(a) = authorization {
+                    builder = builder.header("authorization", a);
+                }
+            }
+        }
+        if let BodyFraming::Length(n) = framing {
+            builder = builder.header("content-length", n);
+        }
+        Ok(Outgoing { builder, framing })
+    }
+}
+
+pub(crate) struct Outgoing {
+    pub(crate) builder: http::request::Builder,
+    framing: BodyFraming,
+}
+
+/// Sends the request, streaming the client's body (if any) to the next hop.
+pub(crate) fn send(
+    agent: &ureq::Agent,
+    outgoing: Outgoing,
+    request: &mut tiny_http::Request,
+    state: &mut BodyState,
+) -> Result<http::Response<ureq::Body>, SendError> {
+    let result = match outgoing.framing {
+        BodyFraming::None | BodyFraming::Length(0) => {
+            let req = outgoing.builder.body(()).map_err(SendError::Build)?;
+            agent.run(req)
+        }
+        BodyFraming::Length(_) | BodyFraming::Chunked => {
+            let mut tracked = TrackedBody {
+                inner: request.as_reader(),
+                state,
+            };
+            let body = SendBody::from_reader(&mut tracked);
+            let req = outgoing.builder.body(body).map_err(SendError::Build)?;
+            agent.run(req)
+        }
+    };
+    result.map_err(SendError::Run)
+}
+
+pub(crate) enum SendError {
+    Build(http::Error),
+    Run(ureq::Error),
+}
+
+pub(crate) fn map_send_error(dest: Dest, e: SendError) -> Error {
+    match (dest, e) {
+        (_, SendError::Build(e)) => Error::BadRequest(format!("cannot forward request: {e}")),
+        (Dest::Upstream, SendError::Run(ureq::Error::Timeout(t))) => {
+            Error::UpstreamTimeout(t.to_string())
+        }
+        (Dest::Ory, SendError::Run(ureq::Error::Timeout(t))) => Error::OryTimeout(t.to_string()),
+        (Dest::Upstream, SendError::Run(e)) => Error::UpstreamUnreachable(e.to_string()),
+        (Dest::Ory, SendError::Run(e)) => Error::OryUnreachable(e.to_string()),
+    }
+}

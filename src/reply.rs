@@ -1,0 +1,180 @@
+//! The next hop's answer on its way back to the client: which response headers pass, how
+//! `Set-Cookie` and `Location` are rewritten, whether an Ory body is buffered and rewritten or
+//! streamed as is, and the CORS headers the proxy adds.
+//!
+//! [`App::reply`] takes over once the next hop has answered; everything before (routing, the
+//! session, the outgoing request) is in [`crate::proxy`].
+
+use crate::cache::Fetched;
+use crate::cors;
+use crate::headers;
+use crate::logger;
+use crate::outgoing::{map_send_error, SendError};
+use crate::proxy::{App, Dest, Exchange};
+use crate::response::{self, Body};
+use crate::rewrite;
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::net::TcpStream;
+use ureq::http;
+
+impl App {
+    /// A response header from the next hop as the client gets it (`Set-Cookie` and `Location`
+    /// rewritten per SPEC §4).
+    pub(crate) fn rewrite_response_header<'a>(
+        &self,
+        dest: Dest,
+        name: &str,
+        value: &'a str,
+    ) -> Cow<'a, str> {
+        match name {
+            "set-cookie" => Cow::Owned(self.rewriter.set_cookie(value)),
+            "location" => match dest {
+                Dest::Ory => self.rewriter.ory_location(value),
+                Dest::Upstream => self.rewriter.upstream_location(value),
+            }
+            .map_or(Cow::Borrowed(value), Cow::Owned),
+            _ => Cow::Borrowed(value),
+        }
+    }
+    /// Passes the next hop's response back to the client; returns the status for the access log.
+    /// `closing` is the client socket to shut after the answer when its request body was not
+    /// read to the end.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn reply(
+        &self,
+        request: tiny_http::Request,
+        method: &str,
+        target: &str,
+        dest: Dest,
+        upstream_response: http::Response<ureq::Body>,
+        lookup: Option<&Fetched>,
+        closing: Option<TcpStream>,
+        ex: &mut Exchange,
+    ) -> u16 {
+        let peer = request.remote_addr().copied();
+        let status = upstream_response.status().as_u16();
+        let (parts, body) = upstream_response.into_parts();
+        let named = headers::connection_tokens(
+            parts
+                .headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
+        );
+        // Header names from ureq are lowercase.
+        let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(parts.headers.len() + 4);
+        let mut vary_has_origin = false;
+        for (name, value) in parts.headers.iter() {
+            let name = name.as_str();
+            if !headers::forward_response_header(name, &named)
+                || cors::is_cors_response_header(name)
+            {
+                continue;
+            }
+            // UTF-8 passes byte for byte; other bytes (obs-text) cannot be written back by us.
+            let Ok(v) = std::str::from_utf8(value.as_bytes()) else {
+                logger::error(&format!(
+                    "{method} {}: dropped response header {name}: not UTF-8",
+                    target.split('?').next().unwrap_or(target)
+                ));
+                continue;
+            };
+            if name == "vary" {
+                vary_has_origin |= cors::vary_covers_origin(v);
+            }
+            let v = self.rewrite_response_header(dest, name, v);
+            out.push((name, v));
+        }
+        if let Some(l) = &lookup {
+            out.extend(
+                l.set_cookies
+                    .iter()
+                    .map(|c| ("set-cookie", Cow::Owned(self.rewriter.set_cookie(c)))),
+            );
+        }
+        let cors = self.cors_headers(&request, vary_has_origin);
+        out.extend(cors.into_iter().map(|(n, v)| (n, Cow::Owned(v))));
+        let out: Vec<(&str, &str)> = out.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+
+        let mut length = parts
+            .headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|_| !parts.headers.contains_key("transfer-encoding"));
+        let textual = dest == Dest::Ory
+            && parts
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(rewrite::is_textual)
+            && rewrite::is_identity_encoding(
+                parts
+                    .headers
+                    .get("content-encoding")
+                    .and_then(|v| v.to_str().ok()),
+            );
+        let is_head = method == "HEAD";
+        if textual && is_head {
+            // The rewritten length of the GET body is unknown without fetching it.
+            length = None;
+        }
+        let mut reader = body.into_reader();
+        let rewrite_body = textual
+            && !response::bodiless(is_head, status)
+            && !matches!(length, Some(n) if n > rewrite::MAX_REWRITE_BODY);
+        let mut buffered = Vec::new();
+        let mut rewritten = None;
+        if rewrite_body {
+            let read = (&mut reader)
+                .take(rewrite::MAX_REWRITE_BODY + 1)
+                .read_to_end(&mut buffered);
+            if let Err(e) = read {
+                let error = map_send_error(dest, SendError::Run(ureq::Error::Io(e)));
+                return self.fail(request, method, target, error, ex);
+            }
+            if buffered.len() as u64 <= rewrite::MAX_REWRITE_BODY {
+                rewritten = Some(self.rewriter.body(&buffered).unwrap_or(buffered));
+                buffered = Vec::new();
+            }
+        }
+        let mut chained = io::Cursor::new(buffered).chain(&mut reader);
+        let body = match &rewritten {
+            Some(bytes) => Body::Bytes(bytes),
+            // Not rewritten, or larger than the limit once read: what was read goes first.
+            None => Body::Stream {
+                reader: &mut chained,
+                length,
+            },
+        };
+        match response::write_then_close(request, status, &out, body, closing.as_ref()) {
+            Ok(w) => {
+                ex.bytes = w.body_bytes;
+                if w.close_delimited {
+                    self.close_client(peer);
+                }
+                if length.is_some() && rewritten.is_none() && !response::bodiless(is_head, status) {
+                    // ureq gives the connection back to its pool only on a read that finds the
+                    // body's end; the copy stopped at Content-Length without one, so every
+                    // request opened a new upstream connection. A fulfilled body answers this
+                    // read with 0 at once, without touching the socket.
+                    let _ = chained.read(&mut [0u8; 1]);
+                }
+            }
+            Err(e) => {
+                // The client saw a head promising more than it got: close the connection so it
+                // notices now instead of waiting for bytes that never come.
+                self.close_client(peer);
+                if e.kind() != io::ErrorKind::BrokenPipe
+                    && e.kind() != io::ErrorKind::ConnectionReset
+                {
+                    logger::error(&format!(
+                        "{method} {}: response body interrupted: {e}",
+                        target.split('?').next().unwrap_or(target)
+                    ));
+                }
+            }
+        }
+        status
+    }
+}
