@@ -26,10 +26,12 @@
 //!   in flight when the logout passed does not put the old session back.
 //!
 //! Each entry also carries the token minted for it ([`Cached::token_header`]), reused while more
-//! than half of its lifetime is left; [`TokenMemo`] does the same when the cache is off.
+//! than half of its lifetime is left (see [`crate::token_reuse`], which also covers the case of
+//! the cache being off).
 
 use crate::error::Error;
 use crate::session::{Credentials, Lookup, Session};
+use crate::token_reuse::TokenSlot;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,54 +107,26 @@ pub fn parts_of(creds: &Credentials<'_>) -> Vec<Part> {
 #[derive(Debug)]
 pub struct Cached {
     pub session: Session,
-    token: RwLock<Option<Minted>>,
-}
-
-/// A minted token, ready to be sent: `Bearer <jwt>`.
-#[derive(Debug, Clone)]
-struct Minted {
-    header: Arc<str>,
-    /// `iat` in Unix seconds.
-    issued_at: u64,
+    token: TokenSlot,
 }
 
 impl Cached {
     pub fn new(session: Session) -> Cached {
         Cached {
             session,
-            token: RwLock::new(None),
+            token: TokenSlot::default(),
         }
     }
 
-    /// The `Authorization` value for this session: the remembered token while more than half of
-    /// its lifetime (`ttl_secs`) is left at `now` (Unix seconds), otherwise a fresh one from
-    /// `mint(now)`, which is then remembered.
+    /// The `Authorization` value for this session (see [`TokenSlot::token_header`]).
     pub fn token_header(
         &self,
         now: u64,
         ttl_secs: u64,
         mint: impl FnOnce(u64) -> Result<String, Error>,
     ) -> Result<Arc<str>, Error> {
-        if let Some(m) = read(&self.token).as_ref() {
-            if still_fresh(m.issued_at, now, ttl_secs) {
-                return Ok(Arc::clone(&m.header));
-            }
-        }
-        // Signing happens outside the lock; two workers may both mint at the turn of a half
-        // life, and the later token simply wins.
-        let header: Arc<str> = format!("Bearer {}", mint(now)?).into();
-        *write(&self.token) = Some(Minted {
-            header: Arc::clone(&header),
-            issued_at: now,
-        });
-        Ok(header)
+        self.token.token_header(now, ttl_secs, mint)
     }
-}
-
-/// Whether a token issued at `issued_at` with lifetime `ttl_secs` has more than half of it left.
-pub fn still_fresh(issued_at: u64, now: u64, ttl_secs: u64) -> bool {
-    // now - iat < ttl/2, in integers: 2·(now - iat) < ttl.
-    now >= issued_at && 2 * (now - issued_at) < ttl_secs
 }
 
 /// What a caller gets: the shared answer, and the cookies Ory set (only for the request whose
@@ -216,15 +190,15 @@ impl Flight {
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves consistent state.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -483,67 +457,11 @@ fn entry_size(session: &Session) -> usize {
     }
 }
 
-/// Token reuse when the session cache is off: Ory is asked on every request, and when it answers
-/// with the very same session body, the token minted for that body is reused while more than
-/// half of its lifetime is left. Keyed by the SHA-256 of the body; bounded.
-pub struct TokenMemo {
-    max_entries: usize,
-    tokens: Mutex<HashMap<Key, Minted>>,
-}
-
-impl TokenMemo {
-    pub fn new(max_entries: usize) -> TokenMemo {
-        TokenMemo {
-            max_entries: max_entries.max(1),
-            tokens: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Like [`Cached::token_header`], keyed by the session body.
-    pub fn token_header(
-        &self,
-        session_json: &str,
-        now: u64,
-        ttl_secs: u64,
-        mint: impl FnOnce(u64) -> Result<String, Error>,
-    ) -> Result<Arc<str>, Error> {
-        let key: Key = Sha256::digest(session_json.as_bytes()).into();
-        if let Some(m) = lock(&self.tokens).get(&key) {
-            if still_fresh(m.issued_at, now, ttl_secs) {
-                return Ok(Arc::clone(&m.header));
-            }
-        }
-        let header: Arc<str> = format!("Bearer {}", mint(now)?).into();
-        let mut tokens = lock(&self.tokens);
-        if tokens.len() >= self.max_entries {
-            tokens.retain(|_, m| still_fresh(m.issued_at, now, ttl_secs));
-            if tokens.len() >= self.max_entries {
-                tokens.clear();
-            }
-        }
-        tokens.insert(
-            key,
-            Minted {
-                header: Arc::clone(&header),
-                issued_at: now,
-            },
-        );
-        Ok(header)
-    }
-
-    pub fn len(&self) -> usize {
-        lock(&self.tokens).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::ActiveSession;
+    use crate::token_reuse::{still_fresh, TokenMemo};
     use std::sync::atomic::AtomicUsize;
 
     fn creds(cookie: &str) -> Credentials<'_> {

@@ -38,6 +38,7 @@ pub mod server;
 pub mod session;
 pub mod sys;
 pub mod timefmt;
+mod token_reuse;
 pub mod tunnel;
 pub mod upgrade;
 pub mod watchdog;

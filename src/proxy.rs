@@ -9,7 +9,7 @@
 //! ([`crate::outgoing`]) and hands the answer to [`crate::reply`]. The proxy's own endpoints are
 //! in [`crate::local`], upgrades in [`crate::upgrade`].
 
-use crate::cache::{SessionCache, TokenMemo};
+use crate::cache::SessionCache;
 use crate::config::Config;
 use crate::cors::{Cors, Decision};
 use crate::error::Error;
@@ -25,13 +25,11 @@ use crate::outgoing::{map_send_error, send};
 use crate::response::{self, Body};
 use crate::rewrite::Rewriter;
 use crate::route::{self, Route};
+use crate::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
 use crate::tunnel;
 use std::sync::Arc;
 use std::time::Instant;
 use ureq::config::AutoHeaderValue;
-
-/// Session bodies whose token is remembered when the session cache is off.
-pub const TOKEN_MEMO_ENTRIES: usize = 1024;
 
 /// Where a forwarded request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
