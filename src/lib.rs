@@ -12,9 +12,11 @@
 //!
 //! [`cli`] parses the command line into raw fields; [`config`] validates them into a [`config::Config`].
 
+mod body_rewrite;
 pub mod cache;
 pub mod cli;
 pub mod config;
+mod cookie;
 pub mod cors;
 pub mod error;
 pub mod framing;
@@ -25,6 +27,7 @@ pub mod intake;
 pub mod jwt;
 pub mod keyfile;
 mod local;
+mod location;
 pub mod logger;
 pub mod metrics;
 mod outgoing;

@@ -5,6 +5,7 @@
 //! [`App::reply`] takes over once the next hop has answered; everything before (routing, the
 //! session, the outgoing request) is in [`crate::proxy`].
 
+use crate::body_rewrite;
 use crate::cache::Fetched;
 use crate::cors;
 use crate::headers;
@@ -12,7 +13,6 @@ use crate::logger;
 use crate::outgoing::{map_send_error, SendError};
 use crate::proxy::{App, Dest, Exchange};
 use crate::response::{self, Body};
-use crate::rewrite;
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::net::TcpStream;
@@ -107,8 +107,8 @@ impl App {
                 .headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(rewrite::is_textual)
-            && rewrite::is_identity_encoding(
+                .is_some_and(body_rewrite::is_textual)
+            && body_rewrite::is_identity_encoding(
                 parts
                     .headers
                     .get("content-encoding")
@@ -122,18 +122,18 @@ impl App {
         let mut reader = body.into_reader();
         let rewrite_body = textual
             && !response::bodiless(is_head, status)
-            && !matches!(length, Some(n) if n > rewrite::MAX_REWRITE_BODY);
+            && !matches!(length, Some(n) if n > body_rewrite::MAX_REWRITE_BODY);
         let mut buffered = Vec::new();
         let mut rewritten = None;
         if rewrite_body {
             let read = (&mut reader)
-                .take(rewrite::MAX_REWRITE_BODY + 1)
+                .take(body_rewrite::MAX_REWRITE_BODY + 1)
                 .read_to_end(&mut buffered);
             if let Err(e) = read {
                 let error = map_send_error(dest, SendError::Run(ureq::Error::Io(e)));
                 return self.fail(request, method, target, error, ex);
             }
-            if buffered.len() as u64 <= rewrite::MAX_REWRITE_BODY {
+            if buffered.len() as u64 <= body_rewrite::MAX_REWRITE_BODY {
                 rewritten = Some(self.rewriter.body(&buffered).unwrap_or(buffered));
                 buffered = Vec::new();
             }
