@@ -48,10 +48,24 @@ pub fn check_request<'a>(
     let mut length: Option<u64> = None;
     let mut transfer_encodings = 0usize;
     let mut chunked = false;
+    let mut hosts = 0usize;
     for (name, value) in headers {
         count += 1;
         size += name.len() + value.len() + 4;
-        if name.eq_ignore_ascii_case("content-length") {
+        if name.eq_ignore_ascii_case("host") {
+            // RFC 9112 §3.2: several Host lines or an invalid one is a 400; the upstream's
+            // virtual host and the URLs it builds must not depend on which one a hop picks.
+            hosts += 1;
+            if hosts > 1 {
+                return Err(Refusal::Ambiguous("several host fields".into()));
+            }
+            if !valid_host(value) {
+                return Err(Refusal::Ambiguous(format!(
+                    "invalid host '{}'",
+                    clip(value)
+                )));
+            }
+        } else if name.eq_ignore_ascii_case("content-length") {
             for part in value.split(',') {
                 let n = parse_length(part.trim()).ok_or_else(|| {
                     Refusal::Ambiguous(format!("invalid content-length '{}'", clip(value)))
@@ -113,6 +127,35 @@ fn parse_length(s: &str) -> Option<u64> {
     Some(n)
 }
 
+/// `uri-host [ ":" port ]` (RFC 3986 §3.2.2): reg-name, IPv4 or bracketed IP literal
+/// characters only, so no path, userinfo, whitespace or control bytes reach the upstream.
+fn valid_host(value: &str) -> bool {
+    value.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+            )
+    })
+}
+
 /// At most 64 characters of a client-sent value, for error messages.
 fn clip(s: &str) -> String {
     s.chars().take(64).collect()
@@ -153,6 +196,9 @@ mod tests {
             &[("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
             &[("Transfer-Encoding", "chunked"), ("Content-Length", "0")],
             &[("Content-Length", "5"), ("Content-Length", "6")],
+            &[("Host", "a"), ("host", "a")],
+            &[("Host", "a/b")],
+            &[("Host", "a b")],
             &[("Content-Length", "5, 6")],
             &[("Content-Length", "5, 5")],
             &[("Content-Length", "+5")],

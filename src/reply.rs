@@ -138,7 +138,8 @@ impl App {
                 buffered = Vec::new();
             }
         }
-        let mut chained = io::Cursor::new(buffered).chain(&mut reader);
+        let chained = io::Cursor::new(buffered).chain(&mut reader);
+        let mut chained = response::EndProbing::new(chained, length.unwrap_or(u64::MAX));
         let body = match &rewritten {
             Some(bytes) => Body::Bytes(bytes),
             // Not rewritten, or larger than the limit once read: what was read goes first.
@@ -152,13 +153,6 @@ impl App {
                 ex.bytes = w.body_bytes;
                 if w.close_delimited {
                     self.close_client(peer);
-                }
-                if length.is_some() && rewritten.is_none() && !response::bodiless(is_head, status) {
-                    // ureq gives the connection back to its pool only on a read that finds the
-                    // body's end; the copy stopped at Content-Length without one, so every
-                    // request opened a new upstream connection. A fulfilled body answers this
-                    // read with 0 at once, without touching the socket.
-                    let _ = chained.read(&mut [0u8; 1]);
                 }
             }
             Err(e) => {

@@ -212,3 +212,30 @@ fn any_method_and_status_pass_through() {
     let r = get(&proxy.url("/odd"), &[]);
     assert_eq!((r.status, r.text().as_str()), (599, "odd"));
 }
+
+#[test]
+fn several_or_malformed_host_fields_are_refused_and_never_forwarded() {
+    // RFC 9112 §3.2: more than one Host field line, or an invalid Host value, is a 400. Which
+    // one the upstream would act on (virtual host, absolute URLs it builds) cannot be known.
+    let (_ory, upstream, proxy) = setup(&[]);
+    for head in [
+        "Host: a.example\r\nHost: b.example\r\n",
+        "Host: a.example\r\nX: 1\r\nhost: a.example\r\n",
+        "Host: evil.example/path\r\n",
+        "Host: user@a.example\r\n",
+        "Host: a.example b\r\n",
+    ] {
+        let req = format!("GET /host HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
+        let r = RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()));
+        assert_eq!(r.status, 400, "{head:?}");
+        assert_eq!(r.json()["error"]["code"], 400, "{head:?}");
+    }
+    assert_eq!(upstream.request_count(), 0, "nothing forwarded");
+    assert!(proxy.stderr().contains("host"), "{}", proxy.stderr());
+    // A single ordinary Host (name, IPv4, IPv6 literal, port) still passes.
+    for host in ["a.example", "127.0.0.1:8080", "[::1]:4000"] {
+        let req = format!("GET /host HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let r = RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()));
+        assert_eq!(r.status, 200, "{host}");
+    }
+}
