@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::jwt::Claims;
 use crate::logger;
 use crate::metrics::{self, WhoamiOutcome};
-use crate::proxy::{App, Dest, Exchange};
+use crate::proxy::{header_pairs, App, Dest, Exchange};
 use crate::session::{self, Credentials, Session};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -161,11 +161,9 @@ impl App {
 /// end that splits cookies (as HTTP/2 allows, RFC 9113 §8.2.3) sends several, and the session
 /// cookie must not be lost because another `Cookie` header came after it.
 fn cookie_of(request: &tiny_http::Request) -> Option<Cow<'_, str>> {
-    let mut values = request
-        .headers()
-        .iter()
-        .filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case("cookie"))
-        .map(|h| h.value.as_str());
+    let mut values = header_pairs(request)
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .map(|(_, v)| v);
     let first = values.next()?;
     let mut rest = values.peekable();
     if rest.peek().is_none() {
@@ -179,22 +177,19 @@ fn cookie_of(request: &tiny_http::Request) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(joined))
 }
 
-/// The credentials whoami needs, borrowed from the request's headers; `cookie` is
-/// [`cookie_of`] the same request.
+/// The credentials whoami needs, borrowed from the request's headers (the last `X-Session-Token`
+/// and `Authorization` win); `cookie` is [`cookie_of`] the same request. The request id is not
+/// read here: the lookup sends the one the access log uses.
 fn credentials_of<'a>(request: &'a tiny_http::Request, cookie: Option<&'a str>) -> Credentials<'a> {
     let mut creds = Credentials {
         cookie,
         ..Credentials::default()
     };
-    for h in request.headers() {
-        let name = h.field.as_str().as_str();
-        let value = h.value.as_str();
+    for (name, value) in header_pairs(request) {
         if name.eq_ignore_ascii_case("x-session-token") {
             creds.session_token = Some(value);
         } else if name.eq_ignore_ascii_case("authorization") {
             creds.authorization = Some(value);
-        } else if name.eq_ignore_ascii_case("x-request-id") {
-            creds.request_id = Some(value);
         }
     }
     creds

@@ -11,7 +11,7 @@
 use crate::error::Error;
 use crate::framing::{self, BodyFraming, Refusal};
 use crate::logger;
-use crate::proxy::{header, App};
+use crate::proxy::{header, header_pairs, App};
 use crate::sys;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -32,10 +32,7 @@ impl App {
         let checked = framing::check_request(
             request.method().as_str(),
             request.url(),
-            request
-                .headers()
-                .iter()
-                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
+            header_pairs(request),
         );
         if checked.is_err() {
             if let Some(p) = peer {
@@ -69,7 +66,7 @@ impl App {
         ));
         logger::error(&format!(
             "{method} {}: 413 {error}",
-            target.split('?').next().unwrap_or(&target)
+            logger::path_of(&target)
         ));
         if let Some(peer) = request.remote_addr() {
             if let Some(mut socket) = sys::find_client_socket(self.config.port, *peer) {

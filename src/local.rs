@@ -93,7 +93,7 @@ impl App {
         let decision = self.cors.decide(header(&request, "origin"));
         let method = header(&request, "access-control-request-method").unwrap_or_default();
         logger::debug(|| {
-            let path = target.split('?').next().unwrap_or(target);
+            let path = logger::path_of(target);
             let requested = header(&request, "access-control-request-headers").unwrap_or("");
             let refused = self.cors.disallowed_headers(requested);
             let headers_note = if refused.is_empty() {

@@ -203,10 +203,16 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>) -> String {
     line
 }
 
+/// The path of a request-target, without the query: log lines never carry query strings,
+/// which may hold flow ids, codes or tokens.
+pub fn path_of(target: &str) -> &str {
+    target.split('?').next().unwrap_or(target)
+}
+
 /// The path of a request-target, without the query, cut to [`MAX_LOGGED_PATH`] bytes, with
 /// control characters replaced so that one request is always one line.
 fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
-    let path = target.split('?').next().unwrap_or(target);
+    let path = path_of(target);
     let mut cut = path.len().min(MAX_LOGGED_PATH);
     while !path.is_char_boundary(cut) {
         cut -= 1;

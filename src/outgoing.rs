@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::framing::BodyFraming;
 use crate::headers;
 use crate::intake::{BodyState, TrackedBody};
-use crate::proxy::{App, Dest};
+use crate::proxy::{header_pairs, App, Dest};
 use ureq::http;
 use ureq::SendBody;
 
@@ -23,23 +23,16 @@ impl App {
     ) -> Result<Outgoing, Error> {
         let cfg = &self.config;
         let base = match dest {
-            Dest::Ory => format!("{}{}", cfg.sdk.origin, cfg.sdk_path),
-            Dest::Upstream => cfg.upstream.origin.clone(),
+            Dest::Ory => self.ory_base.as_str(),
+            Dest::Upstream => cfg.upstream.origin.as_str(),
         };
         let mut builder = http::Request::builder()
             .method(method)
             .uri(format!("{base}{path}"));
-        let named = headers::connection_tokens(
-            request
-                .headers()
-                .iter()
-                .map(|h| (h.field.as_str().as_str(), h.value.as_str())),
-        );
+        let named = headers::connection_tokens(header_pairs(request));
         let pass_authorization = dest == Dest::Ory || !cfg.jwt;
         let mut client_host = None;
-        for h in request.headers() {
-            let name = h.field.as_str().as_str();
-            let value = h.value.as_str();
+        for (name, value) in header_pairs(request) {
             if name.eq_ignore_ascii_case("host") {
                 client_host = Some(value);
             }

@@ -45,6 +45,8 @@ pub struct App {
     /// Same settings, plus `--session-timeout` as the budget of one whoami call.
     pub(crate) session_agent: ureq::Agent,
     pub(crate) keys: Option<KeySet>,
+    /// `<sdk-url>` (origin and path prefix), where Ory-bound paths are appended.
+    pub(crate) ory_base: String,
     /// `<sdk-url>/sessions/whoami`.
     pub(crate) whoami_url: String,
     /// `<public-url>/.ory`, sent as `Ory-Base-URL-Rewrite`.
@@ -82,16 +84,7 @@ pub const MAX_REQUEST_ID: usize = 128;
 
 /// The client's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else a new one.
 fn request_id_of(request: &tiny_http::Request) -> String {
-    request
-        .headers()
-        .iter()
-        .find(|h| {
-            h.field
-                .as_str()
-                .as_str()
-                .eq_ignore_ascii_case("x-request-id")
-        })
-        .map(|h| h.value.as_str())
+    header(request, "x-request-id")
         .filter(|v| {
             !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.bytes().all(|b| b.is_ascii_graphic())
         })
@@ -120,10 +113,12 @@ impl App {
         let session_config = builder()
             .timeout_global(Some(config.session_timeout))
             .build();
+        let ory_base = format!("{}{}", config.sdk.origin, config.sdk_path);
         App {
             agent: ureq::Agent::new_with_config(builder().build()),
             session_agent: ureq::Agent::new_with_config(session_config),
-            whoami_url: format!("{}{}/sessions/whoami", config.sdk.origin, config.sdk_path),
+            whoami_url: format!("{ory_base}/sessions/whoami"),
+            ory_base,
             ory_rewrite_base: format!("{}/.ory", config.public.origin),
             sessions: (config.jwt && !config.session_cache_ttl.is_zero())
                 .then(|| SessionCache::new(config.session_cache_ttl)),
@@ -159,7 +154,7 @@ impl App {
                     format!(
                         "dropped {} {}: it followed a refused request on the same connection",
                         request.method().as_str(),
-                        request.url().split('?').next().unwrap_or_default()
+                        logger::path_of(request.url())
                     )
                 });
                 return;
@@ -252,7 +247,7 @@ impl App {
                 format!(
                     "cors: {} {}: {}",
                     request.method().as_str(),
-                    target.split('?').next().unwrap_or(target),
+                    logger::path_of(target),
                     decision.explain(&self.config.public.origin)
                 )
             });
@@ -289,7 +284,7 @@ impl App {
             None
         };
         let status = error.status();
-        let path = target.split('?').next().unwrap_or(target);
+        let path = logger::path_of(target);
         logger::error(&format!("{method} {path}: {status} {error}"));
         let body = error.json_body();
         let extra = error.extra_headers();
@@ -401,9 +396,17 @@ fn is_logout(path: &str) -> bool {
 
 /// The first value of a request header.
 pub(crate) fn header<'a>(request: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
+    header_pairs(request)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// A request's headers as `(name, value)` pairs, in the order received.
+pub(crate) fn header_pairs(
+    request: &tiny_http::Request,
+) -> impl Iterator<Item = (&str, &str)> + Clone {
     request
         .headers()
         .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+        .map(|h| (h.field.as_str().as_str(), h.value.as_str()))
 }

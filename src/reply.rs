@@ -75,7 +75,7 @@ impl App {
             let Ok(v) = std::str::from_utf8(value.as_bytes()) else {
                 logger::error(&format!(
                     "{method} {}: dropped response header {name}: not UTF-8",
-                    target.split('?').next().unwrap_or(target)
+                    logger::path_of(target)
                 ));
                 continue;
             };
@@ -164,7 +164,7 @@ impl App {
                 {
                     logger::error(&format!(
                         "{method} {}: response body interrupted: {e}",
-                        target.split('?').next().unwrap_or(target)
+                        logger::path_of(target)
                     ));
                 }
             }

@@ -224,15 +224,7 @@ fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
 /// Costs one `readdir` of `/proc/self/fd` and two system calls per open descriptor, so it is
 /// only used for upgrades and for closing broken connections, never per request.
 pub fn find_client_socket(listen_port: u16, peer: SocketAddr) -> Option<TcpStream> {
-    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
-    for entry in entries.flatten() {
-        let Some(fd) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<RawFd>().ok())
-        else {
-            continue;
-        };
+    for fd in open_fds() {
         if !is_client_socket(fd, listen_port, peer) {
             continue;
         }
@@ -241,6 +233,16 @@ pub fn find_client_socket(listen_port: u16, peer: SocketAddr) -> Option<TcpStrea
         }
     }
     None
+}
+
+/// The descriptor numbers open in this process, from `/proc/self/fd` (none when it cannot be
+/// read). A number may be closed or reused by the time it is used: callers check what it is.
+fn open_fds() -> impl Iterator<Item = RawFd> {
+    std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<RawFd>().ok())
 }
 
 /// A new handle (`dup`) on descriptor `fd` if it still is the accepted connection on
@@ -261,18 +263,8 @@ pub fn client_socket_at(fd: RawFd, listen_port: u16, peer: SocketAddr) -> Option
 /// The open descriptors of this process that are accepted connections on `listen_port`, one
 /// per peer (`tiny_http` holds two descriptors per connection).
 pub fn client_sockets(listen_port: u16) -> Vec<(RawFd, SocketAddr)> {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return Vec::new();
-    };
     let mut found: Vec<(RawFd, SocketAddr)> = Vec::new();
-    for entry in entries.flatten() {
-        let Some(fd) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<RawFd>().ok())
-        else {
-            continue;
-        };
+    for fd in open_fds() {
         if !socket_addr(fd, false).is_some_and(|local| local.port() == listen_port) {
             continue;
         }
