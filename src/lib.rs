@@ -30,6 +30,7 @@ mod local;
 mod location;
 pub mod logger;
 pub mod metrics;
+pub mod origin;
 mod outgoing;
 pub mod proxy;
 pub mod random;

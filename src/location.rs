@@ -7,7 +7,8 @@
 //! Ory's welcome page (to `--default-redirect-url`). Anything else, other origins included, is
 //! left untouched. [`Locations`] holds the origins to compare with, parsed once at start-up.
 
-use crate::config::{Config, Origin};
+use crate::config::Config;
+use crate::origin::Origin;
 
 /// Ory's "welcome" page (after the `/.ory` prefix), replaced by `--default-redirect-url`.
 const WELCOME_PATH: &str = "/ui/welcome";
