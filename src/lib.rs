@@ -14,6 +14,7 @@
 
 mod body_rewrite;
 pub mod cache;
+mod cache_key;
 pub mod cli;
 pub mod config;
 mod cookie;

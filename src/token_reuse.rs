@@ -8,7 +8,8 @@
 //! remembered by the SHA-256 of the session body Ory answered ([`TokenMemo`]), so any change
 //! of the session (a new AAL, traits, expiry) gets a fresh token.
 
-use crate::cache::{lock, read, write, Key};
+use crate::cache::{lock, read, write};
+use crate::cache_key::Key;
 use crate::error::Error;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
