@@ -49,6 +49,14 @@ pub fn check_request<'a>(
     let mut transfer_encodings = 0usize;
     let mut chunked = false;
     let mut hosts = 0usize;
+    if let Some(authority) = crate::route::absolute_authority(target) {
+        if authority.is_empty() || !valid_host(authority) {
+            return Err(Refusal::Ambiguous(format!(
+                "invalid authority in target '{}'",
+                clip(authority)
+            )));
+        }
+    }
     for (name, value) in headers {
         count += 1;
         size += name.len() + value.len() + 4;

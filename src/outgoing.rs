@@ -9,6 +9,7 @@ use crate::framing::BodyFraming;
 use crate::headers;
 use crate::intake::{BodyState, TrackedBody};
 use crate::proxy::{header_pairs, App, Dest};
+use crate::route;
 use ureq::http;
 use ureq::SendBody;
 
@@ -47,7 +48,9 @@ impl App {
             }
             builder = builder.header(name, value);
         }
-        let forwarded_host = client_host.unwrap_or(&cfg.public.authority);
+        let forwarded_host = route::absolute_authority(request.url())
+            .or(client_host)
+            .unwrap_or(&cfg.public.authority);
         let host = match dest {
             Dest::Ory => cfg.sdk.authority.as_str(),
             Dest::Upstream if cfg.rewrite_host => cfg.upstream.authority.as_str(),

@@ -48,6 +48,26 @@ pub fn origin_form(target: &str) -> Option<&str> {
     }
 }
 
+/// The authority (`host[:port]`) of an absolute-form target, `None` for any other form. With an
+/// absolute-form target the request's host is this one, not the `Host` field (RFC 9112 §3.2.2).
+pub fn absolute_authority(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let lower = target
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rest = if lower.starts_with("http://") {
+        &target[7..]
+    } else if lower.starts_with("https://") {
+        &target[8..]
+    } else {
+        return None;
+    };
+    Some(&rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())])
+}
+
 /// Classifies an origin-form target. `jwt` is false under `--no-jwt`.
 pub fn classify<'a>(target: &'a str, method: &str, jwt: bool) -> Route<'a> {
     let path_end = target.find('?').unwrap_or(target.len());
@@ -157,6 +177,9 @@ mod tests {
     fn absolute_form_targets() {
         assert_eq!(origin_form("/a?b"), Some("/a?b"));
         assert_eq!(origin_form("http://h:1/a?b"), Some("/a?b"));
+        assert_eq!(absolute_authority("http://h:1/a?b"), Some("h:1"));
+        assert_eq!(absolute_authority("HTTPS://h"), Some("h"));
+        assert_eq!(absolute_authority("/a"), None);
         assert_eq!(origin_form("HTTPS://h"), Some("/"));
         assert_eq!(origin_form("*"), None);
         assert_eq!(origin_form("h/a"), None);

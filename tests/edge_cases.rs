@@ -239,3 +239,24 @@ fn several_or_malformed_host_fields_are_refused_and_never_forwarded() {
         assert_eq!(r.status, 200, "{host}");
     }
 }
+
+#[test]
+fn absolute_form_target_names_the_host() {
+    // RFC 9112 §3.2.2: with an absolute-form target the Host field is ignored and the target's
+    // authority is the host; the upstream must not see a host the request did not ask for.
+    let (_ory, upstream, proxy) = setup(&[]);
+    let req = b"GET http://app.example:8080/abs?q=1 HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n";
+    let r = RawResponse::parse(&raw_exchange(proxy.addr, req));
+    assert_eq!(r.status, 200);
+    let seen = upstream.last_request();
+    assert_eq!(seen.target, "/abs?q=1");
+    assert_eq!(seen.header("host"), Some("app.example:8080"));
+    assert_eq!(seen.header("x-forwarded-host"), Some("app.example:8080"));
+    // An authority with userinfo or without a host is refused, not guessed at.
+    for target in ["http://user@app.example/x", "http:///x"] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        let r = RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()));
+        assert_eq!(r.status, 400, "{target}");
+    }
+    assert_eq!(upstream.request_count(), 1);
+}
