@@ -6,7 +6,7 @@
 //!
 //! - **Keyed without storing secrets.** Entries are found by a SHA-256 of the credentials and
 //!   evicted on logout by hashes of their single parts; the raw cookies are never kept (see
-//!   [`crate::cache_key`]).
+//!   `cache_key`).
 //! - **Never stale past the session.** An entry lives for the TTL, but never past the session's
 //!   `expires_at`; an anonymous answer (401/403/inactive) lives at most [`NEGATIVE_TTL_MAX`].
 //!   Failures (5xx, 429, timeouts) are never cached.
@@ -23,7 +23,7 @@
 //!   in flight when the logout passed does not put the old session back.
 //!
 //! Each entry also carries the token minted for it ([`Cached::token_header`]), reused while more
-//! than half of its lifetime is left (see [`crate::token_reuse`], which also covers the case of
+//! than half of its lifetime is left (see `token_reuse`, which also covers the case of
 //! the cache being off).
 
 use crate::cache_key::{key_of, parts_of, Key, Part};
@@ -59,7 +59,7 @@ impl Cached {
         }
     }
 
-    /// The `Authorization` value for this session (see [`TokenSlot::token_header`]).
+    /// The `Authorization` value for this session (see `TokenSlot::token_header`).
     pub fn token_header(
         &self,
         now: u64,

@@ -5,9 +5,12 @@
 //!
 //! How a request travels:
 //! - [`server`] owns the listening socket, the `tiny_http` server and the worker pool;
-//! - [`proxy`] classifies the request ([`route`]), asks Ory who the user is ([`session`]), mints a
-//!   token ([`jwt`]) and forwards the request with the headers of [`headers`], streaming both
-//!   bodies through [`response`];
+//! - [`proxy`] classifies the request ([`route`]) and either answers it itself (`local`: JWKS,
+//!   health, metrics, CORS preflights) or forwards it: `identify` asks Ory who the user is
+//!   ([`session`], through the [`cache`]) and mints or reuses a token ([`jwt`], `token_reuse`),
+//!   `outgoing` builds the next-hop request with the headers of [`headers`], and `reply` passes
+//!   the answer back (cookies, `Location` and Ory bodies through [`rewrite`]), streaming both
+//!   bodies through [`response`]; upgrades go through [`upgrade`] and [`tunnel`];
 //! - every failure is one [`error::Error`], turned into a JSON answer in one place.
 //!
 //! [`cli`] parses the command line into raw fields; [`config`] validates them into a [`config::Config`].

@@ -5,9 +5,9 @@
 //! Every failure becomes an [`Error`] and is answered in one place, [`App::answer_error`].
 //!
 //! This file keeps the request's path readable from top to bottom: [`App::handle`] routes, then
-//! `forward` identifies the client ([`crate::identify`]), builds and sends the next-hop request
-//! ([`crate::outgoing`]) and hands the answer to [`crate::reply`]. The proxy's own endpoints are
-//! in [`crate::local`], upgrades in [`crate::upgrade`].
+//! `forward` identifies the client (`identify`), builds and sends the next-hop request
+//! (`outgoing`) and hands the answer to `reply`. The proxy's own endpoints are
+//! in `local`, upgrades in [`crate::upgrade`].
 
 use crate::cache::SessionCache;
 use crate::config::Config;

@@ -37,6 +37,7 @@ impl App {
             _ => Cow::Borrowed(value),
         }
     }
+
     /// Passes the next hop's response back to the client; returns the status for the access log.
     /// `closing` is the client socket to shut after the answer when its request body was not
     /// read to the end.
@@ -55,11 +56,13 @@ impl App {
         let peer = request.remote_addr().copied();
         let status = upstream_response.status().as_u16();
         let (parts, body) = upstream_response.into_parts();
+        // A map lookup instead of a walk over every header: names from ureq are lowercase.
         let named = headers::connection_tokens(
             parts
                 .headers
+                .get_all("connection")
                 .iter()
-                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
+                .filter_map(|v| Some(("connection", v.to_str().ok()?))),
         );
         // Header names from ureq are lowercase.
         let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(parts.headers.len() + 4);

@@ -9,10 +9,10 @@
 //! The rules are deliberately conservative: what the proxy does not recognise is passed through
 //! byte for byte, never dropped and never an error. A cookie attribute it does not know is kept;
 //! a `Location` on a foreign origin is untouched; a body that is compressed, binary or larger
-//! than [`crate::body_rewrite::MAX_REWRITE_BODY`] streams through unchanged.
+//! than `MAX_REWRITE_BODY` streams through unchanged.
 //!
 //! [`Rewriter`] is the one entry point, built once at start-up; the rules themselves live in
-//! [`crate::cookie`], [`crate::location`] and [`crate::body_rewrite`].
+//! `cookie`, `location` and `body_rewrite`.
 
 use crate::body_rewrite;
 use crate::config::Config;
@@ -45,18 +45,18 @@ impl Rewriter {
         }
     }
 
-    /// Rewrites one `Set-Cookie` value (see [`rewrite_set_cookie`]).
+    /// Rewrites one `Set-Cookie` value (see `rewrite_set_cookie`).
     pub fn set_cookie(&self, value: &str) -> String {
         rewrite_set_cookie(value, self.cookie_domain.as_deref(), self.secure)
     }
 
-    /// Rewrites a `Location` from Ory; `None` leaves it untouched (see [`Locations::ory`]).
+    /// Rewrites a `Location` from Ory; `None` leaves it untouched (see `Locations::ory`).
     pub fn ory_location(&self, location: &str) -> Option<String> {
         self.locations.ory(location)
     }
 
     /// Rewrites a `Location` from the upstream; `None` leaves it untouched (see
-    /// [`Locations::upstream`]).
+    /// `Locations::upstream`).
     pub fn upstream_location(&self, location: &str) -> Option<String> {
         self.locations.upstream(location)
     }
