@@ -29,22 +29,27 @@ pub fn origin_form(target: &str) -> Option<&str> {
     if target.starts_with('/') {
         return Some(target);
     }
-    let lower = target
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let rest = if lower.starts_with("http://") {
-        &target[7..]
-    } else if lower.starts_with("https://") {
-        &target[8..]
-    } else {
-        return None;
-    };
+    let rest = after_scheme(target)?;
     match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'/' => Some(&rest[i..]),
         // `http://host?x` has an empty path: RFC 9112 says send `/?x`; rare enough to refuse.
         Some(_) => None,
         None => Some("/"),
+    }
+}
+
+/// What follows `http://` or `https://` (either in any case) at the start of a target.
+fn after_scheme(target: &str) -> Option<&str> {
+    let lower = target
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if lower.starts_with("http://") {
+        Some(&target[7..])
+    } else if lower.starts_with("https://") {
+        Some(&target[8..])
+    } else {
+        None
     }
 }
 
@@ -54,17 +59,7 @@ pub fn absolute_authority(target: &str) -> Option<&str> {
     if target.starts_with('/') {
         return None;
     }
-    let lower = target
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let rest = if lower.starts_with("http://") {
-        &target[7..]
-    } else if lower.starts_with("https://") {
-        &target[8..]
-    } else {
-        return None;
-    };
+    let rest = after_scheme(target)?;
     Some(&rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())])
 }
 
