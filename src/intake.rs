@@ -176,12 +176,32 @@ pub(crate) struct BodyState {
 pub(crate) struct TrackedBody<'a> {
     pub(crate) inner: &'a mut dyn Read,
     pub(crate) state: &'a mut BodyState,
+    /// For a chunked body: whether the client has closed its side of the connection.
+    ///
+    /// `tiny_http`'s chunked decoder (`chunked_transfer`, behind a fused reader) answers the
+    /// socket's end inside a chunk with 0, the same as the real end, so a cut upload would be
+    /// forwarded with a last chunk the client never sent. A body that ends while the client's
+    /// side is already closed is therefore treated as cut: the next hop gets no last chunk and
+    /// the client a 400. (A client that closes its sending side right after a whole chunked
+    /// body is refused too; nginx also treats that as an abort.)
+    pub(crate) client_closed: Option<&'a dyn Fn() -> bool>,
 }
 
 impl Read for TrackedBody<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.inner.read(buf) {
             Ok(0) => {
+                if let Some(closed) = self.client_closed.take() {
+                    if closed() {
+                        let e = io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "client closed the connection inside a chunk",
+                        );
+                        let copy = io::Error::new(e.kind(), e.to_string());
+                        self.state.error = Some(e);
+                        return Err(copy);
+                    }
+                }
                 self.state.eof = true;
                 Ok(0)
             }

@@ -10,6 +10,7 @@ use crate::headers;
 use crate::intake::{BodyState, TrackedBody};
 use crate::proxy::{header_pairs, App, Dest};
 use crate::route;
+use crate::sys;
 use ureq::http;
 use ureq::SendBody;
 
@@ -96,6 +97,7 @@ pub(crate) fn send(
     outgoing: Outgoing,
     request: &mut tiny_http::Request,
     state: &mut BodyState,
+    listen_port: u16,
 ) -> Result<http::Response<ureq::Body>, SendError> {
     let result = match outgoing.framing {
         BodyFraming::None | BodyFraming::Length(0) => {
@@ -103,9 +105,18 @@ pub(crate) fn send(
             agent.run(req)
         }
         BodyFraming::Length(_) | BodyFraming::Chunked => {
+            let peer = request.remote_addr().copied();
+            let client_closed = move || {
+                peer.and_then(|p| sys::find_client_socket(listen_port, p))
+                    .is_some_and(|socket| sys::peer_closed(&socket))
+            };
             let mut tracked = TrackedBody {
                 inner: request.as_reader(),
                 state,
+                client_closed: match outgoing.framing {
+                    BodyFraming::Chunked => Some(&client_closed),
+                    _ => None,
+                },
             };
             let body = SendBody::from_reader(&mut tracked);
             let req = outgoing.builder.body(body).map_err(SendError::Build)?;

@@ -347,7 +347,13 @@ impl App {
             Err(e) => return self.fail(request, method, target, e, ex),
         };
         let mut body = BodyState::default();
-        let result = send(&self.agent, outgoing, &mut request, &mut body);
+        let result = send(
+            &self.agent,
+            outgoing,
+            &mut request,
+            &mut body,
+            self.config.port,
+        );
         if dest == Dest::Ory && is_logout(path) {
             // After Ory has seen the logout and before the client sees the answer, so the
             // client's very next request is looked up afresh.

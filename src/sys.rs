@@ -29,6 +29,24 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
+/// Whether the peer of `stream` has closed its sending side (its FIN is all that is left to
+/// read), without consuming anything or blocking: a `recv` with `MSG_PEEK | MSG_DONTWAIT`, so
+/// the shared file description stays blocking for `tiny_http`.
+pub fn peer_closed(stream: &TcpStream) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: the buffer is one live stack byte and its length is passed as 1; `stream` owns
+    // its descriptor for the duration of the call.
+    let rc = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    rc == 0
+}
+
 /// Sets an integer socket option on `fd`.
 fn set_int_option(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {
     // SAFETY: `fd` comes from a live socket owned by the caller; the option value is a valid

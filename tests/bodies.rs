@@ -217,3 +217,25 @@ fn streamed_answers_arrive_piece_by_piece() {
         "the first event waited for the second"
     );
 }
+
+#[test]
+fn chunked_upload_cut_inside_a_chunk_is_never_forwarded_as_complete() {
+    // The client promises 10 bytes in a chunk, sends 3 and closes its side. The upstream must
+    // not receive a well-formed body ("abc" and a last chunk) it would act on as the whole
+    // upload; the client gets a 400.
+    let (_ory, upstream, proxy) = setup();
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.write_all(b"POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabc")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let answer = read_until_close(&mut s, Duration::from_secs(30));
+    let r = RawResponse::parse(&answer);
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(r.json()["error"]["code"], 400);
+    // The upstream never saw a complete request (its recorder keeps only whole bodies).
+    assert_eq!(
+        upstream.request_count(),
+        0,
+        "the cut upload was forwarded as complete"
+    );
+}
