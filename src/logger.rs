@@ -75,6 +75,15 @@ fn write_line(level: &str, message: &str) {
 fn format_line(format: LogFormat, now: SystemTime, level: &str, message: &str) -> String {
     let time = crate::timefmt::rfc3339_millis(now);
     match format {
+        // One message is one line: control characters (a newline or an escape sequence that
+        // reached a message through a peer's bytes) are replaced. JSON escapes them instead.
+        LogFormat::Text if message.chars().any(char::is_control) => {
+            let clean: String = message
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            format!("{time} {level} {clean}\n")
+        }
         LogFormat::Text => format!("{time} {level} {message}\n"),
         LogFormat::Json => {
             let mut line = String::with_capacity(message.len() + 64);
@@ -203,16 +212,15 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>) -> String {
     line
 }
 
-/// The path of a request-target, without the query: log lines never carry query strings,
-/// which may hold flow ids, codes or tokens.
-pub fn path_of(target: &str) -> &str {
-    target.split('?').next().unwrap_or(target)
+/// The path of a request-target as log lines show it: without the query (it may hold flow ids,
+/// codes or tokens), cut to [`MAX_LOGGED_PATH`] bytes, with control characters replaced so that
+/// a client can neither split a log line nor send escape sequences to a terminal.
+pub fn path_of(target: &str) -> std::borrow::Cow<'_, str> {
+    loggable_path(target)
 }
 
-/// The path of a request-target, without the query, cut to [`MAX_LOGGED_PATH`] bytes, with
-/// control characters replaced so that one request is always one line.
 fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
-    let path = path_of(target);
+    let path = target.split('?').next().unwrap_or(target);
     let mut cut = path.len().min(MAX_LOGGED_PATH);
     while !path.is_char_boundary(cut) {
         cut -= 1;
@@ -330,5 +338,20 @@ mod tests {
         assert_eq!(LogFormat::parse("JSON"), Some(LogFormat::Json));
         assert_eq!(LogFormat::parse("text"), Some(LogFormat::Text));
         assert_eq!(LogFormat::parse("logfmt"), None);
+    }
+
+    #[test]
+    fn text_lines_never_carry_control_characters() {
+        let line = format_line(
+            LogFormat::Text,
+            std::time::UNIX_EPOCH,
+            "ERROR",
+            "GET /a\u{1b}[31mb: 502 x\ny",
+        );
+        assert_eq!(
+            line,
+            "1970-01-01T00:00:00.000Z ERROR GET /a?[31mb: 502 x?y\n"
+        );
+        assert_eq!(path_of("/p\u{7f}q?secret=1"), "/p?q");
     }
 }
