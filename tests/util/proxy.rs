@@ -251,10 +251,30 @@ pub fn listening_addr(line: &str) -> Option<SocketAddr> {
         .ok()
 }
 
-/// A port that was free a moment ago.
+/// A loopback port that was free a moment ago and that the system does not hand out by itself.
+///
+/// It lies outside the ephemeral range, from which `bind` to port 0 and outgoing connections
+/// draw: a port taken from that range and released could be given to a listener or a client
+/// socket of another test running at the same time (seen under load: a "dead" upstream came
+/// alive). Outside it only an explicit bind can take the port.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    let (low, high) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    for _ in 0..1000 {
+        let port = 1024 + (super::random_u64() % (65536 - 1024)) as u16;
+        if (low..=high).contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port outside the ephemeral range {low}-{high}");
 }
 
 /// The bearer token a request carried, if any.

@@ -7,7 +7,7 @@
 //! slow bodies, a closed connection, a hang.
 
 use super::server::{Action, Handler, Recorded, Reply, TestServer};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// A hook: `Some(action)` answers the request, `None` lets the echo answer.
@@ -102,12 +102,10 @@ impl Upstream {
     }
 }
 
-/// A loopback URL where nothing listens (a port that was free a moment ago).
+/// A loopback URL where nothing listens (a free port outside the ephemeral range, see
+/// [`super::proxy::free_port`]).
 pub fn dead_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    format!("http://{addr}")
+    format!("http://127.0.0.1:{}", super::proxy::free_port())
 }
 
 /// The echo answer for a request.
