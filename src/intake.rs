@@ -185,11 +185,28 @@ pub(crate) struct TrackedBody<'a> {
     /// the client a 400. (A client that closes its sending side right after a whole chunked
     /// body is refused too; nginx also treats that as an abort.)
     pub(crate) client_closed: Option<&'a dyn Fn() -> bool>,
+    /// The declared `Content-Length`, if any. `tiny_http` reports a client that closed before
+    /// sending it all as the body's end, and `ureq`, still owed bytes, would then ask again and
+    /// again without end (a worker spinning at full CPU); that is an error here instead.
+    pub(crate) length: Option<u64>,
 }
 
 impl Read for TrackedBody<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.inner.read(buf) {
+            Ok(0) if self.length.is_some_and(|n| self.state.read < n) && !buf.is_empty() => {
+                let e = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "client closed the connection after {} of {} bytes",
+                        self.state.read,
+                        self.length.unwrap_or_default()
+                    ),
+                );
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.state.error = Some(e);
+                Err(copy)
+            }
             Ok(0) => {
                 if let Some(closed) = self.client_closed.take() {
                     if closed() {

@@ -117,6 +117,10 @@ pub(crate) fn send(
                     BodyFraming::Chunked => Some(&client_closed),
                     _ => None,
                 },
+                length: match outgoing.framing {
+                    BodyFraming::Length(n) => Some(n),
+                    _ => None,
+                },
             };
             let body = SendBody::from_reader(&mut tracked);
             let req = outgoing.builder.body(body).map_err(SendError::Build)?;

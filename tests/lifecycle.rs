@@ -62,3 +62,29 @@ fn open_failing_is_one_line_and_the_proxy_keeps_running() {
     assert_eq!(get(&proxy.url("/"), &[]).status, 200);
     assert!(proxy.is_running());
 }
+
+#[test]
+fn client_leaving_mid_upload_frees_the_worker() {
+    // A client declares 5000 bytes, sends 1500 and closes. The body reader then reports its end
+    // before the declared length; the worker must give up on the upload (ureq otherwise asks
+    // for the rest forever, spinning), answer, log, and serve the next request.
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--workers", "1"]);
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.write_all(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n")
+        .unwrap();
+    s.write_all(&[b'x'; 1500]).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = s.read_to_end(&mut answer);
+    drop(s);
+    proxy.wait_for_log(|l| l.contains("POST /upload") && l.contains(" 400 "));
+    let r = get(&proxy.url("/quick"), &[]);
+    assert_eq!(r.status, 200);
+    assert!(
+        upstream.requests().iter().all(|r| r.path() != "/upload"),
+        "a cut upload reached the upstream as complete"
+    );
+}
