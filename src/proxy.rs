@@ -360,6 +360,20 @@ impl App {
             self.evict_session_of(&request);
         }
         let upstream_response = match result {
+            Ok(r) if r.status().as_u16() < 200 => {
+                // ureq returns a 1xx it does not treat as interim (a 101) as the answer. A
+                // switch the client did not ask for (RFC 9110 §15.2.2) must not reach it: it
+                // would believe the connection switched while the proxy keeps speaking HTTP.
+                let why = format!(
+                    "answered {} to a request without upgrade",
+                    r.status().as_u16()
+                );
+                let error = match dest {
+                    Dest::Upstream => Error::UpstreamUnreachable(why),
+                    Dest::Ory => Error::OryUnreachable(why),
+                };
+                return self.fail(request, method, target, error, ex);
+            }
             Ok(r) => r,
             Err(e) => {
                 let error = match body.error.take() {

@@ -128,3 +128,27 @@ fn failures_do_not_leak_workers() {
     }
     assert_eq!(get(&proxy.url("/still-serving"), &[]).status, 200);
 }
+
+#[test]
+fn a_101_to_a_request_without_upgrade_is_a_502() {
+    // RFC 9110 §15.2.2: a server must not switch protocols the client did not ask for. Passed
+    // on, the client would believe the connection switched while the proxy keeps speaking HTTP.
+    use crate::util::raw::{read_head, RawServer};
+    use std::io::Write;
+    let upstream = RawServer::start(|mut stream| {
+        if read_head(&mut stream).is_ok() {
+            let _ = stream.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: upgrade\r\n\r\nraw bytes",
+            );
+        }
+    });
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    let r = RawResponse::parse(&raw_exchange(
+        proxy.addr,
+        b"GET /plain HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    ));
+    assert_eq!(r.status, 502);
+    assert_eq!(r.json()["error"]["code"], 502);
+    proxy.wait_for_log(|l| l.contains("GET /plain") && l.contains("101"));
+}
