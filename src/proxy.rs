@@ -317,11 +317,15 @@ impl App {
                 Error::BadRequest("a request with Connection: upgrade must not have a body".into());
             return self.fail(request, method, target, e, ex);
         }
+        // Only WebSocket upgrades are relayed (SPEC §3: Upgrade is hop-by-hop otherwise). A
+        // relayed h2c upgrade would let a client speak HTTP/2 straight to the application,
+        // where no later request has its Authorization replaced (h2c smuggling); such a request
+        // goes on as a plain one without its Upgrade, and tiny_http ends the connection after it.
         match tunnel::requested_protocol(&request) {
-            Some(protocol) => {
+            Some(protocol) if is_websocket(&protocol) => {
                 self.forward_upgrade(request, method, target, (dest, path), &protocol, ex)
             }
-            None => self.forward(request, method, target, (dest, path, framing), ex),
+            _ => self.forward(request, method, target, (dest, path, framing), ex),
         }
     }
 
@@ -429,4 +433,10 @@ pub(crate) fn header_pairs(
         .headers()
         .iter()
         .map(|h| (h.field.as_str().as_str(), h.value.as_str()))
+}
+
+/// Whether an `Upgrade` value asks for WebSocket and nothing else (what browsers send), so the
+/// next hop cannot pick another protocol from a list.
+fn is_websocket(protocol: &str) -> bool {
+    protocol.trim().eq_ignore_ascii_case("websocket")
 }

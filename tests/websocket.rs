@@ -115,3 +115,25 @@ fn upgrade_with_a_body_is_refused() {
     assert_eq!(echo.opened(), 0);
     assert!(echo.handshake(0).is_none());
 }
+
+#[test]
+fn only_websocket_upgrades_are_relayed() {
+    // SPEC §3: Upgrade is hop-by-hop except for a WebSocket upgrade. Relaying h2c would let a
+    // client speak HTTP/2 straight to the application through the tunnel, where no request
+    // after the first has its Authorization replaced or its X-Forwarded-For set (h2c
+    // smuggling). The request goes on as a plain one; the application never sees the Upgrade.
+    let ory = FakeOry::start();
+    let upstream = crate::util::Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    let r = crate::util::client::RawResponse::parse(&crate::util::raw_exchange(
+        proxy.addr,
+        b"GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\
+          HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nAuthorization: Bearer forged\r\n\r\n",
+    ));
+    assert_eq!(r.status, 200);
+    let seen = upstream.last_request();
+    assert_eq!(seen.path(), "/h2c");
+    for name in ["upgrade", "connection", "http2-settings", "authorization"] {
+        assert!(!seen.has_header(name), "{name} reached the upstream");
+    }
+}
