@@ -298,7 +298,7 @@ impl App {
         (status, bytes)
     }
 
-    /// A plain request or an upgrade (WebSocket and others).
+    /// A plain request or a WebSocket upgrade.
     fn forward_any(
         &self,
         request: tiny_http::Request,

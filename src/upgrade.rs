@@ -1,5 +1,5 @@
-//! Forwarding an `Upgrade` request (WebSocket and others): the handshake with the next hop and
-//! the hand-over to [`crate::tunnel`].
+//! Forwarding a WebSocket `Upgrade` request (the only protocol relayed): the handshake with the
+//! next hop and the hand-over to [`crate::tunnel`].
 //!
 //! The request goes through the same routing, session lookup, token and header rules as any
 //! other request; only the transport differs. The upstream's `101` is passed back to the client

@@ -1,5 +1,5 @@
-//! WebSockets (and any `Upgrade`) through the proxy: full duplex, server push first, several at
-//! once, clean close, a session token on the handshake, and no request worker held.
+//! WebSockets (the only `Upgrade` relayed) through the proxy: full duplex, server push first,
+//! several at once, clean close, a session token on the handshake, and no request worker held.
 
 use crate::util::ws::{WsClient, WsEcho, CLOSE};
 use crate::util::{FakeOry, ProxyProcess, Req};
