@@ -3,29 +3,17 @@
 //! served JWKS.
 
 use crate::util::proxy::bearer_of;
-use crate::util::{jwt, raw_exchange, rfc3339, unix_now, FakeOry, ProxyProcess, Req, Upstream};
+use crate::util::Stack;
+use crate::util::{jwt, raw_exchange, rfc3339, unix_now, Req};
 use crate::util::{wait_until, Whoami};
 use std::time::Duration;
 
-struct Setup {
-    ory: FakeOry,
-    upstream: Upstream,
-    proxy: ProxyProcess,
-}
-
-fn setup(extra: &[&str]) -> Setup {
-    let ory = FakeOry::start();
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), extra);
-    Setup {
-        ory,
-        upstream,
-        proxy,
-    }
+fn setup(extra: &[&str]) -> Stack {
+    Stack::start(extra)
 }
 
 /// `GET path` with this cookie; returns the bearer token the upstream received (if any).
-fn get_with_cookie(s: &Setup, path: &str, cookie: &str) -> Option<String> {
+fn get_with_cookie(s: &Stack, path: &str, cookie: &str) -> Option<String> {
     let before = s.upstream.request_count();
     let r = Req::get(&s.proxy.url(path)).header("Cookie", cookie).send();
     assert_eq!(r.status, 200, "{}", r.text());

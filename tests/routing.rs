@@ -2,31 +2,21 @@
 //! lookalikes to the upstream, the proxy's own `/.ory/proxy/` namespace.
 
 use crate::util::client::{get, raw_exchange, RawResponse};
+use crate::util::Stack;
 use crate::util::{Action, FakeOry, ProxyProcess, Reply, Upstream};
 
-struct Setup {
-    ory: FakeOry,
-    upstream: Upstream,
-    proxy: ProxyProcess,
-}
-
-fn setup(extra: &[&str]) -> Setup {
-    let ory = FakeOry::start();
+fn setup(extra: &[&str]) -> Stack {
     // Everything but whoami answers 200, so the routing is all that matters.
-    ory.set_hook(|r| {
-        (r.path() != "/sessions/whoami").then(|| Action::Reply(Reply::new(200).body("from ory")))
-    });
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), extra);
-    Setup {
-        ory,
-        upstream,
-        proxy,
-    }
+    Stack::start_with(extra, |ory| {
+        ory.set_hook(|r| {
+            (r.path() != "/sessions/whoami")
+                .then(|| Action::Reply(Reply::new(200).body("from ory")))
+        })
+    })
 }
 
 /// Sends a raw `GET <target>` and returns the status.
-fn raw_get(s: &Setup, target: &str) -> u16 {
+fn raw_get(s: &Stack, target: &str) -> u16 {
     let req = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
     RawResponse::parse(&raw_exchange(s.proxy.addr, req.as_bytes())).status
 }

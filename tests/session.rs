@@ -3,28 +3,16 @@
 //! the JWKS endpoints, `--no-jwt`, and the whoami `Set-Cookie` reaching the client.
 
 use crate::util::proxy::bearer_of;
-use crate::util::{jwt, FakeOry, ProxyProcess, Req, TestSession, Upstream};
+use crate::util::Stack;
+use crate::util::{jwt, Req, TestSession};
 use serde_json::Value;
 
-struct Setup {
-    ory: FakeOry,
-    upstream: Upstream,
-    proxy: ProxyProcess,
-}
-
-fn setup(extra: &[&str]) -> Setup {
-    let ory = FakeOry::start();
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), extra);
-    Setup {
-        ory,
-        upstream,
-        proxy,
-    }
+fn setup(extra: &[&str]) -> Stack {
+    Stack::start(extra)
 }
 
 /// Sends `GET path` with these headers; returns the upstream's view of it.
-fn through(s: &Setup, path: &str, headers: &[(&str, &str)]) -> crate::util::Recorded {
+fn through(s: &Stack, path: &str, headers: &[(&str, &str)]) -> crate::util::Recorded {
     let before = s.upstream.request_count();
     let r = crate::util::client::get(&s.proxy.url(path), headers);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -33,7 +21,7 @@ fn through(s: &Setup, path: &str, headers: &[(&str, &str)]) -> crate::util::Reco
 }
 
 /// Verifies the token the upstream received and checks it against the session.
-fn assert_token_for(s: &Setup, seen: &crate::util::Recorded, session: &TestSession) -> Value {
+fn assert_token_for(s: &Stack, seen: &crate::util::Recorded, session: &TestSession) -> Value {
     assert_eq!(
         seen.header_all("authorization").len(),
         1,

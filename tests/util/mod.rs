@@ -62,3 +62,32 @@ pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The usual stage of an integration test: a fake identity server, an echo upstream and the
+/// real proxy in front of both (stopped on drop, the fakes first).
+pub struct Stack {
+    pub ory: FakeOry,
+    pub upstream: Upstream,
+    pub proxy: ProxyProcess,
+}
+
+impl Stack {
+    /// Starts the three with `extra` flags for the proxy.
+    pub fn start(extra: &[&str]) -> Stack {
+        Stack::start_with(extra, |_| {})
+    }
+
+    /// Like [`Stack::start`]; `prepare` configures the fake (hooks, switches) before the proxy
+    /// starts.
+    pub fn start_with(extra: &[&str], prepare: impl FnOnce(&FakeOry)) -> Stack {
+        let ory = FakeOry::start();
+        prepare(&ory);
+        let upstream = Upstream::start();
+        let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), extra);
+        Stack {
+            ory,
+            upstream,
+            proxy,
+        }
+    }
+}
