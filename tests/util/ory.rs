@@ -269,17 +269,7 @@ pub fn session_json(origin: &str, email: &str) -> Value {
 
 /// A Kratos-style JSON error.
 pub fn error_reply(status: u16, message: &str) -> Reply {
-    let status_text = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Error",
-    };
+    let status_text = super::server::reason(status);
     Reply::new(status)
         .header("Content-Type", "application/json; charset=utf-8")
         .body(
