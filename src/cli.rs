@@ -202,7 +202,7 @@ pub fn run() -> i32 {
             return 0;
         }
         Command::GenerateJwks => {
-            return match crate::keyfile::generate_private_jwks() {
+            return match crate::ory::keyfile::generate_private_jwks() {
                 Ok(text) => {
                     print!("{text}");
                     0
@@ -219,7 +219,7 @@ pub fn run() -> i32 {
         Ok(c) => c,
         Err(message) => return usage_error(&message),
     };
-    match crate::server::run(config) {
+    match crate::http::server::run(config) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("ory-proxy: {e}");

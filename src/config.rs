@@ -4,7 +4,7 @@
 //! the request path can take its inputs for granted.
 
 use crate::cli::RawArgs;
-use crate::origin::Origin;
+use crate::policy::origin::Origin;
 use std::time::Duration;
 
 /// Everything the proxy needs to run.
@@ -52,7 +52,7 @@ pub struct Config {
     /// `--metrics`: serve `/.ory/proxy/metrics`. Default off.
     pub metrics: bool,
     /// `--log-format`. Default text.
-    pub log_format: crate::logger::LogFormat,
+    pub log_format: crate::obs::logger::LogFormat,
     /// Time to the upstream's (or Ory's) response head, and for each body read. Default 120 s.
     pub upstream_timeout: Duration,
     /// Time to connect to the upstream or Ory. Default 5 s.
@@ -148,7 +148,7 @@ impl Config {
 
         let allowed_cors_origins = split_list(&raw.allowed_cors_origins);
         for o in &allowed_cors_origins {
-            crate::cors::OriginPattern::parse(o)?;
+            crate::policy::cors::OriginPattern::parse(o)?;
         }
 
         let workers = match raw
@@ -198,9 +198,9 @@ impl Config {
             };
         let log_format =
             match flag_or_env(&raw.log_format, "--log-format", "ORY_PROXY_LOG_FORMAT", env) {
-                Some((name, v)) => crate::logger::LogFormat::parse(&v)
+                Some((name, v)) => crate::obs::logger::LogFormat::parse(&v)
                     .ok_or_else(|| format!("{name} '{v}' must be 'text' or 'json'"))?,
-                None => crate::logger::LogFormat::Text,
+                None => crate::obs::logger::LogFormat::Text,
             };
         let max_queue = match flag_or_env(&raw.max_queue, "--max-queue", "ORY_PROXY_MAX_QUEUE", env)
         {
@@ -483,7 +483,7 @@ mod tests {
 
     #[test]
     fn operations_flags() {
-        use crate::logger::LogFormat;
+        use crate::obs::logger::LogFormat;
         let c = Config::from_raw(&raw("http://localhost:3000"), &no_env).unwrap();
         assert_eq!(
             (c.jwks_file, c.metrics, c.log_format),

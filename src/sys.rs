@@ -16,7 +16,7 @@
 //!   connection whose framing can no longer be trusted.
 //! - [`client_sockets`] and [`bytes_read`]: which accepted connections are open and how many
 //!   bytes the process has read from each (`TCP_INFO` minus the unread queue), so the
-//!   [`crate::watchdog`] can cut a request head that grows past its limit while `tiny_http` is
+//!   [`crate::http::watchdog`] can cut a request head that grows past its limit while `tiny_http` is
 //!   still reading it.
 //!
 //! Audit notes: every block below passes pointers to stack values of the exact type and size the

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ory_proxy::framing::{self, BodyFraming, Refusal};
+use ory_proxy::http::framing::{self, BodyFraming, Refusal};
 use ory_proxy::{headers, tunnel};
 
 fuzz_target!(|data: &[u8]| {

@@ -99,7 +99,7 @@ static START_TIME: AtomicU64 = AtomicU64::new(0);
 
 /// Records the process start (for `ory_proxy_start_time_seconds`).
 pub fn init() {
-    START_TIME.store(crate::timefmt::unix_now(), Relaxed);
+    START_TIME.store(crate::obs::timefmt::unix_now(), Relaxed);
 }
 
 /// A request was handed to the worker pool and waits for a worker.

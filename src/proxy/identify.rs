@@ -6,13 +6,13 @@
 //! and nowhere else. Logout eviction sits here too: it must build the very same credentials as
 //! the lookup did, or the cache would keep the session it was asked to forget.
 
-use crate::cache::{Cached, Fetched};
 use crate::error::Error;
-use crate::jwt::Claims;
-use crate::logger;
-use crate::metrics::{self, WhoamiOutcome};
+use crate::obs::logger;
+use crate::obs::metrics::{self, WhoamiOutcome};
+use crate::ory::cache::{Cached, Fetched};
+use crate::ory::jwt::Claims;
+use crate::ory::session::{self, Credentials, Session};
 use crate::proxy::{header_pairs, App, Dest, Exchange};
-use crate::session::{self, Credentials, Session};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -122,7 +122,7 @@ impl App {
             Session::Active(a) => a,
             Session::Anonymous => return Ok(None),
         };
-        let now = crate::timefmt::unix_now();
+        let now = crate::obs::timefmt::unix_now();
         let ttl = self.config.jwt_ttl_secs;
         let minted = std::cell::Cell::new(false);
         let mint = |now| {

@@ -2,7 +2,7 @@
 //! `tiny_http` is still reading it.
 //!
 //! `tiny_http` reads a request head into a buffer with no limit and hands the proxy nothing
-//! until the head is complete, so the head checks of [`crate::framing`] come too late to bound
+//! until the head is complete, so the head checks of [`crate::http::framing`] come too late to bound
 //! memory. This thread looks from the outside instead: every [`INTERVAL`] it lists the accepted
 //! connections ([`crate::sys::client_sockets`]) and how many bytes the process has read from each
 //! ([`crate::sys::bytes_read`]). Bytes read while none of the connection's requests is in the
@@ -16,7 +16,7 @@
 //! Bounds: a head may overshoot by what arrives in about two intervals before it is cut; a
 //! connection whose requests are in progress (bodies, WebSockets) is never judged or closed.
 
-use crate::logger;
+use crate::obs::logger;
 use crate::sys;
 use std::collections::HashMap;
 use std::net::{Shutdown, SocketAddr};

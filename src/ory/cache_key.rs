@@ -7,7 +7,7 @@
 //! 128-bit hashes of its single parts (each `name=value` cookie pair, the token, the bearer), so
 //! a logout request evicts every entry that shares one of them.
 
-use crate::session::Credentials;
+use crate::ory::session::Credentials;
 use sha2::{Digest, Sha256};
 
 /// A cache key: SHA-256 of the framed credentials.

@@ -240,7 +240,7 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
         .name("ory-proxy-tunnel".into())
         .spawn(move || {
             // Counted in `ory_proxy_websockets_open` for as long as the relay runs.
-            let _open = crate::metrics::websocket_opened();
+            let _open = crate::obs::metrics::websocket_opened();
             let up = std::thread::Builder::new()
                 .name("ory-proxy-tunnel".into())
                 .spawn(move || copy_half(client_reader, upstream_writer, client_pending));

@@ -71,7 +71,7 @@ pub fn lookup(
 ) -> Result<Lookup, Error> {
     match lookup_once(agent, whoami_url, sdk_host, creds) {
         Err(Failure::Retryable(first) | Failure::TimedOut(first)) => {
-            crate::logger::debug(|| format!("session lookup failed, retrying once: {first}"));
+            crate::obs::logger::debug(|| format!("session lookup failed, retrying once: {first}"));
             match lookup_once(agent, whoami_url, sdk_host, creds) {
                 Ok(l) => Ok(l),
                 Err(Failure::Retryable(e)) => Err(Error::SessionLookupFailed(e)),
@@ -191,7 +191,7 @@ pub fn classify_session(body: Vec<u8>) -> Result<Session, String> {
         expires_at: parsed
             .expires_at
             .as_deref()
-            .and_then(crate::timefmt::parse_rfc3339),
+            .and_then(crate::obs::timefmt::parse_rfc3339),
         json,
         identity_id,
     }))

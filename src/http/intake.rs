@@ -5,12 +5,12 @@
 //! `tiny_http` reads ahead on a connection (a small body with its head, then the next head) and
 //! owns the socket, so a refusal has to do more than answer: the connection is marked
 //! [`Poisoned`] (whatever was parsed behind the refused request is dropped unanswered), and the
-//! answer is written through [`crate::response::write_then_close`] with a second handle on the
+//! answer is written through [`crate::http::response::write_then_close`] with a second handle on the
 //! socket ([`crate::sys::find_client_socket`]) so nothing buffered is read as another request.
 
 use crate::error::Error;
-use crate::framing::{self, BodyFraming, Refusal};
-use crate::logger;
+use crate::http::framing::{self, BodyFraming, Refusal};
+use crate::obs::logger;
 use crate::proxy::{header, header_pairs, App};
 use crate::sys;
 use std::io::{self, Read};

@@ -18,7 +18,7 @@
 //! `x`/`y`, duplicate key ids, an empty set. A key without `kid` gets its RFC 7638 thumbprint, so
 //! the id is the same on every replica and after every restart. No message ever quotes `d`.
 
-use crate::jwt::{generate_signing_key, public_jwk, NamedKey};
+use crate::ory::jwt::{generate_signing_key, public_jwk, NamedKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::{SigningKey, VerifyingKey};
@@ -209,7 +209,7 @@ pub fn generate_private_jwks() -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jwt::{Claims, KeySet};
+    use crate::ory::jwt::{Claims, KeySet};
 
     fn private(kid: Option<&str>) -> (SigningKey, serde_json::Value) {
         let key = generate_signing_key().unwrap();

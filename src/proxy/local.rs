@@ -6,12 +6,12 @@
 //! live apart from the forwarding path in [`crate::proxy`].
 
 use crate::error::Error;
-use crate::jwt::KeySet;
-use crate::logger;
-use crate::metrics;
+use crate::http::response::{self, Body};
+use crate::obs::logger;
+use crate::obs::metrics;
+use crate::ory::jwt::KeySet;
+use crate::proxy::route::Route;
 use crate::proxy::{header, App, Exchange};
-use crate::response::{self, Body};
-use crate::route::Route;
 
 impl App {
     /// Answers a route the proxy serves itself (anything but [`Route::Ory`] and

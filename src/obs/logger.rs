@@ -73,7 +73,7 @@ fn write_line(level: &str, message: &str) {
 
 /// One plain line (not an access line) in `format`, newline included.
 fn format_line(format: LogFormat, now: SystemTime, level: &str, message: &str) -> String {
-    let time = crate::timefmt::rfc3339_millis(now);
+    let time = crate::obs::timefmt::rfc3339_millis(now);
     match format {
         // One message is one line: control characters (a newline or an escape sequence that
         // reached a message through a peer's bytes) are replaced. JSON escapes them instead.
@@ -178,7 +178,7 @@ pub fn access(a: &Access<'_>) {
 fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>) -> String {
     let path = loggable_path(a.target);
     let ms = a.elapsed.as_secs_f64() * 1000.0;
-    let time = crate::timefmt::rfc3339_millis(now);
+    let time = crate::obs::timefmt::rfc3339_millis(now);
     let mut line = String::with_capacity(path.len() + 200);
     match format {
         LogFormat::Text => {

@@ -26,10 +26,10 @@
 //! than half of its lifetime is left (see `token_reuse`, which also covers the case of
 //! the cache being off).
 
-use crate::cache_key::{key_of, parts_of, Key, Part};
 use crate::error::Error;
-use crate::session::{Credentials, Lookup, Session};
-use crate::token_reuse::TokenSlot;
+use crate::ory::cache_key::{key_of, parts_of, Key, Part};
+use crate::ory::session::{Credentials, Lookup, Session};
+use crate::ory::token_reuse::TokenSlot;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -215,7 +215,11 @@ impl SessionCache {
         match lookup() {
             Ok(l) => {
                 let cached = Arc::new(Cached::new(l.session));
-                let ttl = entry_ttl(&cached.session, self.ttl, crate::timefmt::unix_now_f64());
+                let ttl = entry_ttl(
+                    &cached.session,
+                    self.ttl,
+                    crate::obs::timefmt::unix_now_f64(),
+                );
                 {
                     let mut s = write(shard);
                     s.in_flight.remove(&key);
@@ -401,8 +405,8 @@ fn entry_size(session: &Session) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::ActiveSession;
-    use crate::token_reuse::{still_fresh, TokenMemo};
+    use crate::ory::session::ActiveSession;
+    use crate::ory::token_reuse::{still_fresh, TokenMemo};
     use std::sync::atomic::AtomicUsize;
 
     fn creds(cookie: &str) -> Credentials<'_> {
@@ -480,7 +484,7 @@ mod tests {
 
         // An already expired session is not stored at all.
         let cache = SessionCache::new(ttl);
-        let past = crate::timefmt::unix_now() as i64 - 10;
+        let past = crate::obs::timefmt::unix_now() as i64 - 10;
         cache
             .get_or_lookup(&creds("s=1"), || Ok(active(Some(past))))
             .unwrap();

@@ -8,7 +8,7 @@
 //! left untouched. [`Locations`] holds the origins to compare with, parsed once at start-up.
 
 use crate::config::Config;
-use crate::origin::Origin;
+use crate::policy::origin::Origin;
 
 /// Ory's "welcome" page (after the `/.ory` prefix), replaced by `--default-redirect-url`.
 const WELCOME_PATH: &str = "/ui/welcome";

@@ -2,14 +2,14 @@
 //! proxy sets (SPEC §3), and how the client's body is streamed along.
 //!
 //! Built once per forwarded request by [`App::build_request`] and sent by [`send`]; the upgrade
-//! path ([`crate::upgrade`]) builds with the same rules and writes the head itself.
+//! path ([`crate::proxy::upgrade`]) builds with the same rules and writes the head itself.
 
 use crate::error::Error;
-use crate::framing::BodyFraming;
-use crate::headers;
-use crate::intake::{BodyState, TrackedBody};
+use crate::http::framing::BodyFraming;
+use crate::http::intake::{BodyState, TrackedBody};
+use crate::policy::headers;
+use crate::proxy::route;
 use crate::proxy::{header_pairs, App, Dest};
-use crate::route;
 use crate::sys;
 use ureq::http;
 use ureq::SendBody;

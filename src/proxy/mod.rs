@@ -7,26 +7,32 @@
 //! This file keeps the request's path readable from top to bottom: [`App::handle`] routes, then
 //! `forward` identifies the client (`identify`), builds and sends the next-hop request
 //! (`outgoing`) and hands the answer to `reply`. The proxy's own endpoints are
-//! in `local`, upgrades in [`crate::upgrade`].
+//! in `local`, upgrades in [`crate::proxy::upgrade`].
 
-use crate::cache::SessionCache;
+mod identify;
+mod local;
+mod outgoing;
+mod reply;
+pub mod route;
+pub mod tunnel;
+pub mod upgrade;
+
 use crate::config::Config;
-use crate::cors::{Cors, Decision};
 use crate::error::Error;
-use crate::framing::{BodyFraming, Refusal};
-use crate::health::Readiness;
-pub use crate::intake::Precheck;
-use crate::intake::{body_may_be_unread, client_body_error, BodyState, Poisoned};
-use crate::jwt::KeySet;
-use crate::local;
-use crate::logger;
-use crate::metrics::{self, RouteKind};
-use crate::outgoing::{map_send_error, send};
-use crate::response::{self, Body};
+use crate::http::framing::{BodyFraming, Refusal};
+pub use crate::http::intake::Precheck;
+use crate::http::intake::{body_may_be_unread, client_body_error, BodyState, Poisoned};
+use crate::http::response::{self, Body};
+use crate::obs::health::Readiness;
+use crate::obs::logger;
+use crate::obs::metrics::{self, RouteKind};
+use crate::ory::cache::SessionCache;
+use crate::ory::jwt::KeySet;
+use crate::ory::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
+use crate::policy::cors::{Cors, Decision};
+use crate::proxy::outgoing::{map_send_error, send};
+use crate::proxy::route::Route;
 use crate::rewrite::Rewriter;
-use crate::route::{self, Route};
-use crate::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
-use crate::tunnel;
 use std::sync::Arc;
 use std::time::Instant;
 use ureq::config::AutoHeaderValue;
@@ -63,8 +69,8 @@ pub struct App {
     pub(crate) readiness: Readiness,
     /// Connections whose framing was refused (see [`App::precheck`]).
     pub(crate) poisoned: Poisoned,
-    /// Client connections with requests in progress, for the [`crate::watchdog`].
-    pub activity: Arc<crate::watchdog::Activity>,
+    /// Client connections with requests in progress, for the [`crate::http::watchdog`].
+    pub activity: Arc<crate::http::watchdog::Activity>,
 }
 
 /// What the access log and the metrics learn about one request while it is handled.

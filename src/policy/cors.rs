@@ -9,7 +9,7 @@
 //! `-Credentials` the upstream or Ory sent is dropped (see [`is_cors_response_header`]), so a
 //! response never carries two answers and a permissive backend cannot widen the policy.
 
-use crate::origin::Origin;
+use crate::policy::origin::Origin;
 
 /// Request headers a cross-origin page may send (besides `--additional-cors-headers`).
 pub const DEFAULT_ALLOWED_HEADERS: &[&str] = &[

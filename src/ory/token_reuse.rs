@@ -8,9 +8,9 @@
 //! remembered by the SHA-256 of the session body Ory answered ([`TokenMemo`]), so any change
 //! of the session (a new AAL, traits, expiry) gets a fresh token.
 
-use crate::cache::{lock, read, write};
-use crate::cache_key::Key;
 use crate::error::Error;
+use crate::ory::cache::{lock, read, write};
+use crate::ory::cache_key::Key;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

@@ -49,7 +49,7 @@ pub fn check_request<'a>(
     let mut transfer_encodings = 0usize;
     let mut chunked = false;
     let mut hosts = 0usize;
-    if let Some(authority) = crate::route::absolute_authority(target) {
+    if let Some(authority) = crate::proxy::route::absolute_authority(target) {
         if authority.is_empty() || !valid_host(authority) {
             return Err(Refusal::Ambiguous(format!(
                 "invalid authority in target '{}'",

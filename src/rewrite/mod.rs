@@ -12,12 +12,16 @@
 //! than `MAX_REWRITE_BODY` streams through unchanged.
 //!
 //! [`Rewriter`] is the one entry point, built once at start-up; the rules themselves live in
-//! `cookie`, `location` and `body_rewrite`.
+//! `cookie`, `location` and `body`.
 
-use crate::body_rewrite;
+pub(crate) mod body;
+mod cookie;
+mod location;
+
 use crate::config::Config;
-use crate::cookie::rewrite_set_cookie;
-use crate::location::Locations;
+use crate::rewrite::body as body_rewrite;
+use crate::rewrite::cookie::rewrite_set_cookie;
+use crate::rewrite::location::Locations;
 
 /// Everything the rewriting rules need, precomputed from the configuration.
 #[derive(Debug, Clone)]
@@ -71,8 +75,8 @@ impl Rewriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body_rewrite::is_textual;
     use crate::cli::RawArgs;
+    use crate::rewrite::body::is_textual;
 
     fn rewriter(public: &str, sdk: &str, cookie_domain: Option<&str>) -> Rewriter {
         let raw = RawArgs {

@@ -1,5 +1,5 @@
 //! Forwarding a WebSocket `Upgrade` request (the only protocol relayed): the handshake with the
-//! next hop and the hand-over to [`crate::tunnel`].
+//! next hop and the hand-over to [`crate::proxy::tunnel`].
 //!
 //! The request goes through the same routing, session lookup, token and header rules as any
 //! other request; only the transport differs. The upstream's `101` is passed back to the client
@@ -9,13 +9,13 @@
 //! TLS client outside `ureq`): they answer 502 and are listed in the README's known limits.
 
 use crate::error::Error;
-use crate::framing::BodyFraming;
-use crate::headers;
-use crate::logger;
+use crate::http::framing::BodyFraming;
+use crate::http::response::{self, Body};
+use crate::obs::logger;
+use crate::policy::headers;
+use crate::proxy::tunnel::{self, Relay, Slot};
 use crate::proxy::{App, Dest, Exchange};
-use crate::response::{self, Body};
 use crate::sys;
-use crate::tunnel::{self, Relay, Slot};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 

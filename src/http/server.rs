@@ -32,10 +32,10 @@
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::jwt::KeySet;
-use crate::logger;
+use crate::http::response;
+use crate::obs::logger;
+use crate::ory::jwt::KeySet;
 use crate::proxy::App;
-use crate::response;
 use crate::sys;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
@@ -86,9 +86,9 @@ fn load_keys(config: &Config) -> io::Result<Keys> {
             notes: Vec::new(),
         });
     };
-    let keys = crate::keyfile::load(path).map_err(io::Error::other)?;
+    let keys = crate::ory::keyfile::load(path).map_err(io::Error::other)?;
     let mut notes = Vec::new();
-    if crate::keyfile::readable_by_others(path) {
+    if crate::ory::keyfile::readable_by_others(path) {
         notes.push((
             true,
             format!(
@@ -114,7 +114,7 @@ fn load_keys(config: &Config) -> io::Result<Keys> {
 }
 
 fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io::Result<()> {
-    crate::metrics::init();
+    crate::obs::metrics::init();
     let bound = listener.local_addr()?;
     if let Err(e) = crate::sys::set_listener_nodelay(&listener) {
         logger::error(&format!("cannot set TCP_NODELAY on the listener: {e}"));
@@ -151,13 +151,13 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     }
 
     let app = Arc::new(App::new(config, keys.set));
-    crate::watchdog::spawn(
+    crate::http::watchdog::spawn(
         app.config.port,
         Arc::clone(&app.activity),
         app.config.client_timeout,
         app.config.max_connections,
     );
-    let pool = crate::workers::Workers::new(app.config.workers, "ory-proxy-worker")
+    let pool = crate::http::workers::Workers::new(app.config.workers, "ory-proxy-worker")
         .map_err(|e| io::Error::new(e.kind(), format!("cannot start workers: {e}")))?;
     let dispatch = |request: tiny_http::Request| {
         // The head is checked here, in arrival order, so a refused request poisons its
@@ -169,9 +169,9 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
                 let method = request.method().as_str().to_owned();
                 let target = request.url().to_owned();
                 let status = app.answer_error(request, &method, &target, Error::Overloaded);
-                crate::metrics::request_rejected();
-                crate::metrics::request_finished(
-                    crate::metrics::RouteKind::Local,
+                crate::obs::metrics::request_rejected();
+                crate::obs::metrics::request_finished(
+                    crate::obs::metrics::RouteKind::Local,
                     status,
                     started.elapsed(),
                 );
@@ -183,10 +183,10 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         }
         let active = app.activity.enter(request.remote_addr().copied());
         let app = Arc::clone(&app);
-        crate::metrics::request_queued();
+        crate::obs::metrics::request_queued();
         dispatched.fetch_add(1, Ordering::Relaxed);
         pool.execute(move || {
-            let _in_flight = crate::metrics::request_started();
+            let _in_flight = crate::obs::metrics::request_started();
             app.handle_checked(request, checked);
             drop(active);
         });

@@ -5,14 +5,14 @@
 //! [`App::reply`] takes over once the next hop has answered; everything before (routing, the
 //! session, the outgoing request) is in [`crate::proxy`].
 
-use crate::body_rewrite;
-use crate::cache::Fetched;
-use crate::cors;
-use crate::headers;
-use crate::logger;
-use crate::outgoing::{map_send_error, SendError};
+use crate::http::response::{self, Body};
+use crate::obs::logger;
+use crate::ory::cache::Fetched;
+use crate::policy::cors;
+use crate::policy::headers;
+use crate::proxy::outgoing::{map_send_error, SendError};
 use crate::proxy::{App, Dest, Exchange};
-use crate::response::{self, Body};
+use crate::rewrite::body as body_rewrite;
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::net::TcpStream;

@@ -1,0 +1,9 @@
+//! Ory: who the user is (`session`, behind the `cache`), and the ES256 token that says so
+//! (`jwt`, `token_reuse`, signing keys from `keyfile`).
+
+pub mod cache;
+mod cache_key;
+pub mod jwt;
+pub mod keyfile;
+pub mod session;
+pub(crate) mod token_reuse;
