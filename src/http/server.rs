@@ -34,7 +34,6 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::response;
 use crate::obs::logger;
-use crate::ory::jwt::KeySet;
 use crate::proxy::App;
 use crate::sys;
 use std::io::{self, Read};
@@ -47,7 +46,7 @@ use std::time::{Duration, Instant};
 pub fn run(config: Config) -> io::Result<()> {
     logger::init(config.quiet, config.debug, config.log_format);
     // Keys first: a bad key file must stop the start before the port is taken.
-    let keys = load_keys(&config)?;
+    let keys = crate::ory::keys::load(&config)?;
     let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
         .parse()
         .or_else(|_| format!("[{}]:{}", config.bind, config.port).parse())
@@ -61,59 +60,15 @@ pub fn run(config: Config) -> io::Result<()> {
 /// learn its port).
 pub fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     logger::init(config.quiet, config.debug, config.log_format);
-    let keys = load_keys(&config)?;
+    let keys = crate::ory::keys::load(&config)?;
     serve_with_keys(listener, config, keys)
 }
 
-/// The signing keys and what to say about them once the banner is out.
-struct Keys {
-    set: Option<KeySet>,
-    /// Log lines (`true` for a warning) written after the banner, whose first line is fixed.
-    notes: Vec<(bool, String)>,
-}
-
-/// The signing keys: the `--jwks-file` set, or a fresh key; none under `--no-jwt`.
-fn load_keys(config: &Config) -> io::Result<Keys> {
-    if !config.jwt {
-        return Ok(Keys {
-            set: None,
-            notes: Vec::new(),
-        });
-    }
-    let Some(path) = &config.jwks_file else {
-        return Ok(Keys {
-            set: Some(KeySet::generate()?),
-            notes: Vec::new(),
-        });
-    };
-    let keys = crate::ory::keyfile::load(path).map_err(io::Error::other)?;
-    let mut notes = Vec::new();
-    if crate::ory::keyfile::readable_by_others(path) {
-        notes.push((
-            true,
-            format!(
-                "key file '{}' is readable by other users; consider chmod 600",
-                path.display()
-            ),
-        ));
-    }
-    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
-    notes.push((
-        false,
-        format!(
-            "signing with key '{}' from '{}'; published: {}",
-            kids[0],
-            path.display(),
-            kids.join(", ")
-        ),
-    ));
-    Ok(Keys {
-        set: Some(KeySet::new(keys)),
-        notes,
-    })
-}
-
-fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io::Result<()> {
+fn serve_with_keys(
+    listener: TcpListener,
+    mut config: Config,
+    keys: crate::ory::keys::Keys,
+) -> io::Result<()> {
     crate::obs::metrics::init();
     let bound = listener.local_addr()?;
     if let Err(e) = crate::sys::set_listener_nodelay(&listener) {
@@ -138,7 +93,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
     let stopping = Arc::new(AtomicUsize::new(0));
     watch_signals(signals, Arc::downgrade(&server), Arc::clone(&stopping));
 
-    eprintln_banner(&config, bound);
+    crate::obs::banner::print(&config, bound);
     for (warning, note) in &keys.notes {
         if *warning {
             logger::warn(note);
@@ -147,7 +102,7 @@ fn serve_with_keys(listener: TcpListener, mut config: Config, keys: Keys) -> io:
         }
     }
     if config.open {
-        open_browser(&config.public.origin);
+        crate::obs::banner::open_browser(&config.public.origin);
     }
 
     let app = Arc::new(App::new(config, keys.set));
@@ -304,66 +259,5 @@ fn watch_signals(
         });
     if let Err(e) = spawned {
         logger::error(&format!("cannot watch for shutdown signals: {e}"));
-    }
-}
-
-fn eprintln_banner(config: &Config, bound: SocketAddr) {
-    // The first line is stable: tests and scripts read the bound address from it.
-    let mut text = format!("ory-proxy listening on {bound}\n");
-    text.push_str(&format!(
-        "  open your application at  {}\n",
-        config.public.origin
-    ));
-    text.push_str(&format!(
-        "  Ory is reachable at       {}/.ory\n",
-        config.public.origin
-    ));
-    if config.jwt {
-        text.push_str(&format!(
-            "  token keys (JWKS) at      {}/.ory/jwks.json\n",
-            config.public.origin
-        ));
-    } else {
-        text.push_str("  --no-jwt: no session lookup, no token\n");
-    }
-    text.push_str(&format!(
-        "  upstream {}  ·  Ory {}{}\n",
-        config.upstream.origin, config.sdk.origin, config.sdk_path
-    ));
-    logger::banner(&text);
-}
-
-/// Opens `url` in the default browser; a failure is one line, never fatal.
-fn open_browser(url: &str) {
-    let program = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    match std::process::Command::new(program)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(mut child) => {
-            // Reap it in the background so it does not linger as a zombie.
-            std::thread::spawn(move || {
-                if let Ok(status) = child.wait() {
-                    if !status.success() {
-                        logger::error(&format!(
-                            "could not open a browser ({program} {status}); open {} yourself",
-                            "the URL above"
-                        ));
-                    }
-                }
-            });
-        }
-        Err(e) => logger::error(&format!(
-            "could not open a browser ({program}: {e}); open the URL above yourself"
-        )),
     }
 }

@@ -5,5 +5,6 @@ pub mod cache;
 mod cache_key;
 pub mod jwt;
 pub mod keyfile;
+pub mod keys;
 pub mod session;
 pub(crate) mod token_reuse;

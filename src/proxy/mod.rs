@@ -12,9 +12,9 @@
 mod identify;
 mod local;
 mod outgoing;
+pub mod relay;
 mod reply;
 pub mod route;
-pub mod tunnel;
 pub mod upgrade;
 
 use crate::config::Config;
@@ -313,7 +313,7 @@ impl App {
         (dest, path, framing): (Dest, &str, BodyFraming),
         ex: &mut Exchange,
     ) -> u16 {
-        if !tunnel::connection_mentions_upgrade(&request) {
+        if !relay::connection_mentions_upgrade(&request) {
             return self.forward(request, method, target, (dest, path, framing), ex);
         }
         // tiny_http hands over the raw stream as the body of such a request, so no body
@@ -327,7 +327,7 @@ impl App {
         // relayed h2c upgrade would let a client speak HTTP/2 straight to the application,
         // where no later request has its Authorization replaced (h2c smuggling); such a request
         // goes on as a plain one without its Upgrade, and tiny_http ends the connection after it.
-        match tunnel::requested_protocol(&request) {
+        match relay::requested_protocol(&request) {
             Some(protocol) if is_websocket(&protocol) => {
                 self.forward_upgrade(request, method, target, (dest, path), &protocol, ex)
             }

@@ -1,5 +1,5 @@
 //! Forwarding a WebSocket `Upgrade` request (the only protocol relayed): the handshake with the
-//! next hop and the hand-over to [`crate::proxy::tunnel`].
+//! next hop and the hand-over to [`crate::proxy::relay`].
 //!
 //! The request goes through the same routing, session lookup, token and header rules as any
 //! other request; only the transport differs. The upstream's `101` is passed back to the client
@@ -13,7 +13,7 @@ use crate::http::framing::BodyFraming;
 use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::policy::headers;
-use crate::proxy::tunnel::{self, Relay, Slot};
+use crate::proxy::relay::{self, Relay, Slot};
 use crate::proxy::{App, Dest, Exchange};
 use crate::sys;
 use std::io::{self, Read, Write};
@@ -68,7 +68,7 @@ impl App {
                 return self.fail(request, method, target, e, ex);
             }
         };
-        let head = tunnel::request_head(method, &full_path, built.headers(), protocol);
+        let head = relay::request_head(method, &full_path, built.headers(), protocol);
         let (upstream, answer, pending) = match self.handshake(&origin.host, origin.port, &head) {
             Ok(x) => x,
             Err(e) => {
@@ -146,7 +146,7 @@ impl App {
             keep: Box::new((stream, self.activity.enter(peer))),
             slot,
         };
-        if let Err(e) = tunnel::spawn(relay) {
+        if let Err(e) = relay::spawn(relay) {
             logger::error(&format!("{method} {path}: cannot start relay: {e}"));
         }
         101
@@ -158,7 +158,7 @@ impl App {
         host: &str,
         port: u16,
         head: &[u8],
-    ) -> io::Result<(TcpStream, tunnel::ResponseHead, Vec<u8>)> {
+    ) -> io::Result<(TcpStream, relay::ResponseHead, Vec<u8>)> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let mut last = io::Error::new(io::ErrorKind::NotFound, "host not found");
         let mut connected = None;
@@ -176,7 +176,7 @@ impl App {
         stream.set_read_timeout(Some(self.config.upstream_timeout))?;
         stream.set_write_timeout(Some(self.config.upstream_timeout))?;
         stream.write_all(head)?;
-        let (answer, pending) = tunnel::read_response_head(&mut stream)?;
+        let (answer, pending) = relay::read_response_head(&mut stream)?;
         Ok((stream, answer, pending))
     }
 
@@ -186,7 +186,7 @@ impl App {
         &self,
         request: tiny_http::Request,
         method: &str,
-        answer: &tunnel::ResponseHead,
+        answer: &relay::ResponseHead,
         out: &[(&str, &str)],
         pending: Vec<u8>,
         upstream: TcpStream,

@@ -237,12 +237,12 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
     let client_reader = client.try_clone()?;
     let upstream_writer = upstream.try_clone()?;
     std::thread::Builder::new()
-        .name("ory-proxy-tunnel".into())
+        .name("ory-proxy-relay".into())
         .spawn(move || {
             // Counted in `ory_proxy_websockets_open` for as long as the relay runs.
             let _open = crate::obs::metrics::websocket_opened();
             let up = std::thread::Builder::new()
-                .name("ory-proxy-tunnel".into())
+                .name("ory-proxy-relay".into())
                 .spawn(move || copy_half(client_reader, upstream_writer, client_pending));
             copy_half(upstream, client, upstream_pending);
             if let Ok(handle) = up {
