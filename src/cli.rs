@@ -50,7 +50,7 @@ FLAGS:
                                     [env: ORY_PROXY_JWT_TTL] [default: 60s]
     --jwks-file PATH                Private JWKS whose first key signs; every key's public half is
                                     published (share it between replicas, rotate without
-                                    downtime; see README). [env: ORY_PROXY_JWKS_FILE]
+                                    downtime; see docs/operations.md). [env: ORY_PROXY_JWKS_FILE]
                                     [default: a fresh key per start]
     --generate-jwks                 Print a fresh private JWKS for --jwks-file and exit.
     --metrics                       Serve Prometheus metrics at /.ory/proxy/metrics.

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The first key signs; every key's public half is published at `/.ory/jwks.json`. That order is
-//! what makes rotation a three-step, zero-downtime procedure (README, "Keys and rotation"): add
+//! what makes rotation a three-step, zero-downtime procedure (docs/operations.md, "Keys and rotation"): add
 //! the new key second (published, not yet signing), move it first (signing), drop the old one once
 //! no token signed by it can still be valid.
 //!
