@@ -6,95 +6,13 @@
 
 use std::ffi::OsString;
 
-/// Help text: every flag with its default and its environment variable.
-pub const HELP: &str = "\
-ory-proxy: put your application and Ory on one origin, and hand your application a signed
-ES256 JWT for every signed-in request.
-
-USAGE:
-    ory-proxy <upstream> [<public-url>] [flags]
-
-ARGUMENTS:
-    <upstream>      URL of your application, e.g. http://localhost:3000 (no path).
-    <public-url>    URL browsers use to reach this proxy (no path).
-                    [default: http://localhost:<port>]
-
-FLAGS:
-    --sdk-url URL                   Where Ory is, e.g. https://<slug>.projects.oryapis.com or
-                                    http://127.0.0.1:4433 for Kratos. Required.
-                                    [env: ORY_SDK_URL]
-    --port N                        Port to listen on (0 picks a free one).
-                                    [env: PORT] [default: 4000]
-    --bind ADDR                     Address to listen on. [env: ORY_PROXY_BIND] [default: 0.0.0.0]
-    --cookie-domain DOMAIN          Domain written into every Set-Cookie that passes through.
-                                    [default: none, Domain attributes are removed]
-    --no-jwt                        No session lookup, no token, no JWKS endpoints; Authorization
-                                    passes through untouched. [default: off]
-    --open                          Open the public URL in a browser once listening. [default: off]
-    --default-redirect-url URL      Where Ory's welcome redirect (/.ory/ui/welcome) is sent.
-                                    [default: the public URL]
-    --allowed-cors-origins LIST     Extra CORS origins, comma-separated, repeatable; '*' matches
-                                    one label, e.g. https://*.example.org. [default: none]
-    --additional-cors-headers LIST  Extra allowed CORS request headers, comma-separated,
-                                    repeatable. [default: none]
-    --rewrite-host                  Send the upstream's host as Host (the client's goes in
-                                    X-Forwarded-Host). [default: off, the client's Host is sent]
-    --workers N                     Requests handled at once. [env: ORY_PROXY_WORKERS] [default: 64]
-    --session-cache-ttl DURATION    How long a whoami answer is reused for the same credentials
-                                    (never past the session's expires_at; anonymous answers at
-                                    most 1s; 0 turns the cache off). Durations: 500ms, 5s, 2m,
-                                    1h, or plain seconds.
-                                    [env: ORY_PROXY_SESSION_CACHE_TTL] [default: 5s]
-    --jwt-ttl DURATION              Lifetime of a minted token (exp - iat), at least 1s; a token
-                                    is reused while more than half of it is left.
-                                    [env: ORY_PROXY_JWT_TTL] [default: 60s]
-    --jwks-file PATH                Private JWKS whose first key signs; every key's public half is
-                                    published (share it between replicas, rotate without
-                                    downtime; see docs/operations.md). [env: ORY_PROXY_JWKS_FILE]
-                                    [default: a fresh key per start]
-    --generate-jwks                 Print a fresh private JWKS for --jwks-file and exit.
-    --metrics                       Serve Prometheus metrics at /.ory/proxy/metrics.
-                                    [env: ORY_PROXY_METRICS=1] [default: off, 404]
-    --log-format FORMAT             'text' or 'json' (one JSON object per line).
-                                    [env: ORY_PROXY_LOG_FORMAT] [default: text]
-    --max-queue N                   Requests waiting for a worker before the proxy answers 503
-                                    with Retry-After. [env: ORY_PROXY_MAX_QUEUE]
-                                    [default: 16 x workers]
-    --upstream-timeout DURATION     Time the upstream (or Ory) may take to send its response head,
-                                    and each read of a body; expired: 504.
-                                    [env: ORY_PROXY_UPSTREAM_TIMEOUT] [default: 120s]
-    --connect-timeout DURATION      Time to connect to the upstream or Ory; expired: 504.
-                                    [env: ORY_PROXY_CONNECT_TIMEOUT] [default: 5s]
-    --session-timeout DURATION      Time for one session lookup (whoami) attempt; after a retry,
-                                    504. [env: ORY_PROXY_SESSION_TIMEOUT] [default: 10s]
-    --client-timeout DURATION       Idle time allowed on a client connection: waiting for a
-                                    request, each read of its head and body, each write of the
-                                    answer. Stalled clients are disconnected.
-                                    [env: ORY_PROXY_CLIENT_TIMEOUT] [default: 60s]
-    --shutdown-grace DURATION       On SIGTERM/SIGINT, how long in-flight requests may take to
-                                    finish before the proxy exits. [env: ORY_PROXY_SHUTDOWN_GRACE]
-                                    [default: 10s]
-    --max-connections N             Open client connections kept; beyond it, connections without
-                                    a request in progress are closed (unfinished heads first).
-                                    [env: ORY_PROXY_MAX_CONNECTIONS] [default: 4096]
-    --debug                         Explain session lookups and CORS decisions on stderr.
-                                    [default: off]
-    -q, --quiet                     No banner and no request log lines; errors still print.
-                                    [default: off]
-    -h, --help                      Print this help.
-    -V, --version                   Print the version.
-
-ENVIRONMENT:
-    ORY_PROJECT_API_KEY             Sent to Ory as Ory-Base-URL-Rewrite-Token when set.
-
-Requests to /.ory/... go to Ory with the prefix removed; everything else goes to <upstream>.
-The token's public keys are served at /.ory/jwks.json.
-";
-
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
+    /// `--help`: every flag, grouped, with examples.
     Help,
+    /// `-h`: a short summary.
+    ShortHelp,
     Version,
     /// `--generate-jwks`: print a fresh private JWKS and exit.
     GenerateJwks,
@@ -131,6 +49,10 @@ pub struct RawArgs {
     pub max_connections: Option<String>,
     pub debug: bool,
     pub quiet: bool,
+    /// `--project SLUG` (the Go command's name for an Ory Network project).
+    pub project: Option<String>,
+    /// Go command flags accepted without effect (`--dev`, `--yes`), in the order given.
+    pub no_effect: Vec<&'static str>,
 }
 
 /// Parses the arguments (without the program name).
@@ -141,7 +63,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('h') => return Ok(Command::ShortHelp),
+            Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             Long("sdk-url") => raw.sdk_url = Some(parser.value()?.string()?),
             Long("port") => raw.port = Some(parser.value()?.string()?),
@@ -175,6 +98,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("max-connections") => raw.max_connections = Some(parser.value()?.string()?),
             Long("debug") => raw.debug = true,
             Short('q') | Long("quiet") => raw.quiet = true,
+            Long("project") => raw.project = Some(parser.value()?.string()?),
+            Long("dev") => raw.no_effect.push("--dev"),
+            Long("yes") => raw.no_effect.push("--yes"),
             Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
             Value(v) if raw.public_url.is_none() => raw.public_url = Some(v.string()?),
             _ => return Err(arg.unexpected()),
@@ -190,11 +116,21 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
 pub fn run() -> i32 {
     let command = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
+        Err(lexopt::Error::UnexpectedOption(flag)) => {
+            let hint = crate::compat::suggest_flag(&flag)
+                .map(|f| format!("; did you mean '{f}'?"))
+                .unwrap_or_default();
+            return usage_error(&format!("unknown option '{flag}'{hint}"));
+        }
         Err(e) => return usage_error(&e.to_string()),
     };
     let raw = match command {
         Command::Help => {
-            print!("{HELP}");
+            print!("{}", crate::help::long());
+            return 0;
+        }
+        Command::ShortHelp => {
+            print!("{}", crate::help::SHORT);
             return 0;
         }
         Command::Version => {
@@ -283,6 +219,7 @@ mod tests {
     #[test]
     fn help_and_version_win() {
         assert!(matches!(args(&["x", "--help"]).unwrap(), Command::Help));
+        assert!(matches!(args(&["-h"]).unwrap(), Command::ShortHelp));
         assert!(matches!(args(&["-V"]).unwrap(), Command::Version));
         assert!(matches!(
             args(&["--generate-jwks"]).unwrap(),
@@ -292,6 +229,7 @@ mod tests {
 
     #[test]
     fn help_mentions_every_flag() {
+        let help = crate::help::long();
         for flag in [
             "--sdk-url",
             "--port",
@@ -303,7 +241,6 @@ mod tests {
             "--allowed-cors-origins",
             "--additional-cors-headers",
             "--rewrite-host",
-            "--workers",
             "--session-cache-ttl",
             "ORY_PROXY_SESSION_CACHE_TTL",
             "--jwt-ttl",
@@ -315,7 +252,6 @@ mod tests {
             "ORY_PROXY_METRICS",
             "--log-format",
             "ORY_PROXY_LOG_FORMAT",
-            "--max-queue",
             "--upstream-timeout",
             "--connect-timeout",
             "--session-timeout",
@@ -329,7 +265,7 @@ mod tests {
             "ORY_SDK_URL",
             "PORT",
         ] {
-            assert!(HELP.contains(flag), "{flag} missing from --help");
+            assert!(help.contains(flag), "{flag} missing from --help");
         }
     }
 }

@@ -67,6 +67,10 @@ pub struct Config {
     pub max_connections: usize,
     /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
     pub project_api_key: Option<String>,
+    /// Which setting named Ory (`--sdk-url`, `--project acme`, …), for the banner.
+    pub sdk_source: String,
+    /// One-line notes for the banner: Go flags without effect, a project that lost to an SDK URL.
+    pub notes: Vec<String>,
 }
 
 /// Default `--session-cache-ttl`.
@@ -102,11 +106,9 @@ impl Config {
             "upstream URL must not contain a path",
         )?;
 
-        let sdk_raw = raw
-            .sdk_url
-            .clone()
-            .or_else(|| env("ORY_SDK_URL").filter(|v| !v.is_empty()))
-            .ok_or("no Ory SDK URL: set --sdk-url or the ORY_SDK_URL environment variable")?;
+        let sdk_choice =
+            crate::compat::choose_sdk(raw.sdk_url.as_deref(), raw.project.as_deref(), env)?;
+        let sdk_raw = sdk_choice.url.clone();
         let (sdk, sdk_path) = Origin::parse_with_path("SDK URL", &sdk_raw)?;
 
         let port = match &raw.port {
@@ -297,6 +299,13 @@ impl Config {
             shutdown_grace,
             max_connections,
             project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
+            notes: (raw
+                .no_effect
+                .iter()
+                .map(|f| crate::compat::no_effect_note(f)))
+            .chain(sdk_choice.note)
+            .collect(),
+            sdk_source: sdk_choice.source,
         })
     }
 

@@ -13,13 +13,15 @@
 //! - [`policy`]: CORS, hop-by-hop and forwarding headers, origins;
 //! - [`obs`]: logs, metrics and health checks.
 //!
-//! [`cli`] parses the command line into raw fields; [`config`] validates them into a
-//! [`config::Config`]. Every failure of a request is one [`error::Error`], answered in one place.
+//! [`cli`] parses the command line into raw fields ([`help`] is its text, [`compat`] the Go
+//! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`]. Every failure of a request is one [`error::Error`], answered in one place.
 //! All `unsafe` code lives in [`sys`].
 
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod error;
+pub mod help;
 pub mod http;
 pub mod obs;
 pub mod ory;

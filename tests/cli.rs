@@ -186,8 +186,8 @@ fn port_in_use_exits_1_with_the_os_error() {
 
 #[test]
 fn help_documents_every_flag_with_default_and_variable() {
-    for flag in ["--help", "-h"] {
-        let out = run_cli(&[flag], &[]);
+    {
+        let out = run_cli(&["--help"], &[]);
         assert_eq!(out.code, Some(0), "{out:?}");
         let help = &out.stdout;
         for needle in [
@@ -214,7 +214,134 @@ fn help_documents_every_flag_with_default_and_variable() {
         }
         // Every flag line documents its default.
         assert!(help.matches("[default:").count() >= 10, "{help}");
+        for group in [
+            "\nESSENTIALS:\n",
+            "\nCOOKIES AND CORS:\n",
+            "\nTOKENS AND KEYS:\n",
+            "\nLIMITS AND TIMEOUTS:\n",
+            "\nOUTPUT:\n",
+            "\nEXAMPLES:\n",
+        ] {
+            assert!(help.contains(group), "--help lacks {group:?}");
+        }
     }
+}
+
+#[test]
+fn short_help_is_a_summary() {
+    let out = run_cli(&["-h"], &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let lines = out.stdout.lines().count();
+    assert!(lines <= 25, "-h has {lines} lines:\n{}", out.stdout);
+    for needle in ["<upstream>", "--sdk-url", "--project", "ory-proxy --help"] {
+        assert!(out.stdout.contains(needle), "-h lacks {needle}");
+    }
+}
+
+#[test]
+fn a_near_miss_flag_gets_a_suggestion() {
+    let out = run_cli(&["http://localhost:3000", "--sdk", SDK], &[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr.trim_end(),
+        "ory-proxy: unknown option '--sdk'; did you mean '--sdk-url'? (see 'ory-proxy --help')"
+    );
+    assert_usage_error(
+        &[
+            "http://localhost:3000",
+            "--sdk-url",
+            SDK,
+            "--cookie-domian",
+            "x",
+        ],
+        &[],
+        &["unknown option '--cookie-domian'; did you mean '--cookie-domain'?"],
+    );
+}
+
+#[test]
+fn an_upstream_without_scheme_gets_a_suggestion() {
+    assert_usage_error(
+        &["localhost:3000", "--sdk-url", SDK],
+        &[],
+        &["did you mean 'http://localhost:3000'?"],
+    );
+    assert_usage_error(
+        &[
+            "http://localhost:3000",
+            "--sdk-url",
+            "acme.projects.oryapis.com",
+        ],
+        &[],
+        &["did you mean 'https://acme.projects.oryapis.com'?"],
+    );
+}
+
+#[test]
+fn project_slug_names_ory_network() {
+    let upstream = Upstream::start();
+    let cases: [(&[&str], &[(&str, &str)], &str); 3] = [
+        (&["--project", "acme"], &[], "(from --project acme;"),
+        (&[], &[("ORY_PROJECT", "acme")], "(from ORY_PROJECT=acme;"),
+        (
+            &[],
+            &[("ORY_PROJECT_SLUG", "acme")],
+            "(from ORY_PROJECT_SLUG=acme;",
+        ),
+    ];
+    for (args, env, source) in cases {
+        let mut all = vec![upstream.url()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let proxy = ProxyProcess::start_args(&all, env);
+        let line = proxy.wait_for_log(|l| l.starts_with("  Ory "));
+        assert!(
+            line.contains("https://acme.projects.oryapis.com") && line.contains(source),
+            "{args:?} {env:?}: {line}"
+        );
+    }
+    assert_usage_error(
+        &["http://localhost:3000", "--project", "acme.example"],
+        &[],
+        &["--project 'acme.example' is not a project slug"],
+    );
+}
+
+#[test]
+fn an_sdk_url_wins_over_a_project_and_kratos_url_is_read() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start_args(
+        &[&upstream.url(), "--project", "acme"],
+        &[("ORY_KRATOS_URL", &ory.url())],
+    );
+    let line = proxy.wait_for_log(|l| l.starts_with("  Ory "));
+    assert!(
+        line.contains(&ory.url()) && line.contains("(from ORY_KRATOS_URL;"),
+        "{line}"
+    );
+    proxy.wait_for_log(|l| l == "  note: --project acme is ignored: ORY_KRATOS_URL names Ory");
+    let session = ory.create_session("kratos@example.org");
+    let r = Req::get(&proxy.url("/"))
+        .header("X-Session-Token", &session.token)
+        .send();
+    assert_eq!(r.status, 200);
+    assert_eq!(ory.whoami_calls(), 1, "the lookup went to ORY_KRATOS_URL");
+}
+
+#[test]
+fn go_flags_without_effect_are_noted() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--dev", "--yes"]);
+    proxy.wait_for_log(|l| {
+        l == "  note: --dev has no effect here (cookies follow the public URL's scheme \
+               already); accepted for the Go command's sake"
+    });
+    proxy.wait_for_log(|l| {
+        l == "  note: --yes has no effect here (it asks no questions); accepted for the Go \
+               command's sake"
+    });
 }
 
 #[test]

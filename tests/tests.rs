@@ -4,6 +4,7 @@
 
 mod util;
 
+mod banner;
 mod bodies;
 mod browser;
 mod cache;

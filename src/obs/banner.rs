@@ -1,6 +1,8 @@
-//! What the proxy says once it listens: where to browse, where Ory and the keys are, and which
-//! upstream and Ory it talks to. Kept apart from the server so the wording can change without
-//! touching the connection layer.
+//! What the proxy says once it listens: its version, where to browse, which application and
+//! which Ory it talks to (and which setting named Ory), where the keys are, and notes (a public
+//! port that is not the listening port, Go flags without effect). Kept apart from the server so
+//! the wording can change without touching the connection layer. Under `--log-format json` it
+//! is one object with a field per URL, for log pipelines.
 
 use crate::config::Config;
 use crate::obs::logger;
@@ -8,29 +10,78 @@ use std::net::SocketAddr;
 
 /// Prints the banner to stderr (through the logger, so `--quiet` and `--log-format` apply).
 pub fn print(config: &Config, bound: SocketAddr) {
-    // The first line is stable: tests and scripts read the bound address from it.
-    let mut text = format!("ory-proxy listening on {bound}\n");
-    text.push_str(&format!(
-        "  open your application at  {}\n",
-        config.public.origin
-    ));
-    text.push_str(&format!(
-        "  Ory is reachable at       {}/.ory\n",
-        config.public.origin
-    ));
-    if config.jwt {
-        text.push_str(&format!(
-            "  token keys (JWKS) at      {}/.ory/jwks.json\n",
-            config.public.origin
-        ));
-    } else {
-        text.push_str("  --no-jwt: no session lookup, no token\n");
+    let (text, fields) = render(config, bound);
+    logger::banner(&text, &fields);
+}
+
+/// The text layout, and the fields of the one JSON object that replaces it under
+/// `--log-format json` (the object's `msg` is the text's first line).
+pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str, Option<String>)>) {
+    let public = &config.public.origin;
+    let ory = format!("{}{}", config.sdk.origin, config.sdk_path);
+    let jwks = config.jwt.then(|| format!("{public}/.ory/jwks.json"));
+    let version = env!("CARGO_PKG_VERSION");
+    let mut rows: Vec<(&str, String, String)> = vec![
+        (
+            "browse to",
+            public.clone(),
+            "(your app and Ory, through this proxy)".into(),
+        ),
+        (
+            "your app",
+            config.upstream.origin.clone(),
+            if config.jwt {
+                "(gets Authorization: Bearer <jwt> when signed in)".into()
+            } else {
+                "(--no-jwt: no session lookup, no token)".into()
+            },
+        ),
+        (
+            "Ory",
+            ory.clone(),
+            format!("(from {}; browsers use /.ory)", config.sdk_source),
+        ),
+    ];
+    if let Some(jwks) = &jwks {
+        rows.push(("keys (JWKS)", jwks.clone(), "(to verify the token)".into()));
     }
-    text.push_str(&format!(
-        "  upstream {}  ·  Ory {}{}\n",
-        config.upstream.origin, config.sdk.origin, config.sdk_path
-    ));
-    logger::banner(&text);
+    let width = rows.iter().map(|(_, v, _)| v.len()).max().unwrap_or(0);
+    // The first line is stable: tests and scripts read the bound address from it.
+    let mut text = format!("ory-proxy listening on {bound}\n  ory-proxy {version}\n");
+    for (label, value, what) in &rows {
+        text.push_str(&format!("  {label:<12} {value:<width$}  {what}\n"));
+    }
+    let mut notes = Vec::new();
+    if let Some(note) = port_note(config, bound) {
+        notes.push(note);
+    }
+    notes.extend(config.notes.iter().cloned());
+    for note in &notes {
+        text.push_str(&format!("  note: {note}\n"));
+    }
+    let fields = vec![
+        ("listen", Some(bound.to_string())),
+        ("public", Some(public.clone())),
+        ("upstream", Some(config.upstream.origin.clone())),
+        ("ory", Some(ory)),
+        ("ory_from", Some(config.sdk_source.clone())),
+        ("jwks", jwks),
+        ("version", Some(version.to_owned())),
+        ("notes", (!notes.is_empty()).then(|| notes.join("; "))),
+    ];
+    (text, fields)
+}
+
+/// Said when browsers reach the proxy on another port than it listens on: something in front
+/// (a load balancer, a tunnel, a container port mapping) must forward one to the other.
+fn port_note(config: &Config, bound: SocketAddr) -> Option<String> {
+    (config.public.port != bound.port()).then(|| {
+        let (public, listen) = (config.public.port, bound.port());
+        format!(
+            "browsers come in on port {public} (the public URL), the proxy listens on {listen}: \
+             a load balancer, tunnel or port mapping must forward {public} to {listen}"
+        )
+    })
 }
 
 /// Opens `url` in the default browser; a failure is one line, never fatal.
@@ -65,5 +116,81 @@ pub fn open_browser(url: &str) {
         Err(e) => logger::error(&format!(
             "could not open a browser ({program}: {e}); open the URL above yourself"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let raw = match crate::cli::parse(args.iter().map(std::ffi::OsString::from)).unwrap() {
+            crate::cli::Command::Run(raw) => raw,
+            other => panic!("{other:?}"),
+        };
+        Config::from_raw(&raw, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn labels_say_what_each_url_is() {
+        let c = config(&[
+            "http://127.0.0.1:3000",
+            "--project",
+            "acme",
+            "--port",
+            "4000",
+        ]);
+        let (text, fields) = render(&c, "0.0.0.0:4000".parse().unwrap());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ory-proxy listening on 0.0.0.0:4000");
+        assert_eq!(
+            lines[1],
+            format!("  ory-proxy {}", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(
+            lines[2].starts_with("  browse to    http://localhost:4000 "),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("  your app     http://127.0.0.1:3000 "),
+            "{text}"
+        );
+        assert!(
+            lines[4].contains("https://acme.projects.oryapis.com"),
+            "{text}"
+        );
+        assert!(
+            lines[4].ends_with("(from --project acme; browsers use /.ory)"),
+            "{text}"
+        );
+        assert!(
+            lines[5].contains("http://localhost:4000/.ory/jwks.json"),
+            "{text}"
+        );
+        assert!(!text.contains("note:"), "{text}");
+        let get = |k: &str| fields.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(get("listen").as_deref(), Some("0.0.0.0:4000"));
+        assert_eq!(
+            get("ory").as_deref(),
+            Some("https://acme.projects.oryapis.com")
+        );
+        assert_eq!(get("notes"), None);
+    }
+
+    #[test]
+    fn a_public_port_that_is_not_the_listening_port_is_noted() {
+        let c = config(&[
+            "http://a:1",
+            "https://app.example.org",
+            "--sdk-url",
+            "http://o:2",
+        ]);
+        let (text, _) = render(&c, "0.0.0.0:4000".parse().unwrap());
+        assert!(
+            text.contains(
+                "  note: browsers come in on port 443 (the public URL), the proxy listens on 4000"
+            ),
+            "{text}"
+        );
     }
 }

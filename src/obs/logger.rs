@@ -123,26 +123,40 @@ pub fn debug(message: impl FnOnce() -> String) {
     }
 }
 
-/// The banner, silenced by `-q`: raw text in the text format, one JSON line per non-empty line
-/// of it in the JSON format (the first one's `msg` is still `ory-proxy listening on ADDR`).
-pub fn banner(text: &str) {
+/// The banner, silenced by `-q`: the text as it is in the text format; in the JSON format one
+/// object whose `msg` is the text's first line (`ory-proxy listening on ADDR`) and which carries
+/// `fields` (`None` is written as `null`).
+pub fn banner(text: &str, fields: &[(&str, Option<String>)]) {
     let s = settings();
     if s.quiet {
         return;
     }
-    match s.format {
-        LogFormat::Text => {
-            let _ = std::io::stderr().lock().write_all(text.as_bytes());
-        }
-        LogFormat::Json => {
-            let now = SystemTime::now();
-            let mut out = String::new();
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                out.push_str(&format_line(LogFormat::Json, now, "INFO", line));
-            }
-            let _ = std::io::stderr().lock().write_all(out.as_bytes());
+    let out = match s.format {
+        LogFormat::Text => text.to_owned(),
+        LogFormat::Json => banner_json(SystemTime::now(), text, fields),
+    };
+    let _ = std::io::stderr().lock().write_all(out.as_bytes());
+}
+
+fn banner_json(now: SystemTime, text: &str, fields: &[(&str, Option<String>)]) -> String {
+    let mut line = format_line(
+        LogFormat::Json,
+        now,
+        "INFO",
+        text.lines().next().unwrap_or(""),
+    );
+    line.truncate(line.trim_end().len() - 1); // reopen the object: drop `}`
+    for (name, value) in fields {
+        line.push(',');
+        push_json_str(&mut line, name);
+        line.push(':');
+        match value {
+            Some(v) => push_json_str(&mut line, v),
+            None => line.push_str("null"),
         }
     }
+    line.push_str("}\n");
+    line
 }
 
 /// What one access line says about a request.
@@ -331,6 +345,23 @@ mod tests {
             loggable_path("/ok?q"),
             std::borrow::Cow::Borrowed("/ok")
         ));
+    }
+
+    #[test]
+    fn json_banner_is_one_object_with_fields() {
+        let line = banner_json(
+            SystemTime::UNIX_EPOCH,
+            "ory-proxy listening on 127.0.0.1:4000\n  version 1\n",
+            &[
+                ("public", Some("http://localhost:4000".into())),
+                ("jwks", None),
+            ],
+        );
+        assert_eq!(line.lines().count(), 1, "{line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["msg"], "ory-proxy listening on 127.0.0.1:4000");
+        assert_eq!(v["public"], "http://localhost:4000");
+        assert!(v["jwks"].is_null());
     }
 
     #[test]

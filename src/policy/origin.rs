@@ -8,6 +8,22 @@
 
 use ureq::http::Uri;
 
+/// `url` with the scheme it probably lacks: `https://` for Ory Network, else `http://` (a
+/// development setup); `None` when it has one or cannot be a host.
+fn with_scheme(url: &str) -> Option<String> {
+    let url = url.trim();
+    if url.is_empty() || url.contains("://") || url.contains(char::is_whitespace) {
+        return None;
+    }
+    let host = url.split(['/', ':']).next().unwrap_or("");
+    let scheme = if host.ends_with(".oryapis.com") {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{}", url.trim_start_matches('/')))
+}
+
 /// The scheme, host and port of a URL, with the forms the proxy needs precomputed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -25,8 +41,18 @@ pub struct Origin {
 
 impl Origin {
     /// Parses an absolute http(s) URL. The path (without a trailing `/`) is returned beside the
-    /// origin; a query, a fragment or user info is an error.
+    /// origin; a query, a fragment or user info is an error. A URL without a scheme
+    /// (`localhost:3000`) is refused with a "did you mean" that adds one.
     pub fn parse_with_path(what: &str, url: &str) -> Result<(Origin, String), String> {
+        Origin::parse_absolute(what, url).map_err(|e| match with_scheme(url) {
+            Some(fixed) if Origin::parse_absolute(what, &fixed).is_ok() => {
+                format!("{e}; did you mean '{fixed}'?")
+            }
+            _ => e,
+        })
+    }
+
+    fn parse_absolute(what: &str, url: &str) -> Result<(Origin, String), String> {
         if url.contains('#') {
             return Err(format!("{what} '{url}' must not contain a fragment"));
         }
@@ -108,5 +134,28 @@ impl Origin {
             origin: format!("http://{authority}"),
             authority,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_scheme_gets_a_suggestion() {
+        let e = Origin::parse("upstream URL", "localhost:3000", "no path").unwrap_err();
+        assert!(
+            e.ends_with("; did you mean 'http://localhost:3000'?"),
+            "{e}"
+        );
+        let e = Origin::parse_with_path("SDK URL", "acme.projects.oryapis.com").unwrap_err();
+        assert!(
+            e.ends_with("; did you mean 'https://acme.projects.oryapis.com'?"),
+            "{e}"
+        );
+        let e = Origin::parse("upstream URL", "ftp://x", "no path").unwrap_err();
+        assert!(!e.contains("did you mean"), "{e}");
+        let e = Origin::parse("upstream URL", "not a url", "no path").unwrap_err();
+        assert!(!e.contains("did you mean"), "{e}");
     }
 }

@@ -1,0 +1,255 @@
+//! `--help` and `-h`: the flags grouped by what a user is trying to do, with examples.
+//!
+//! Each group is a table in a string, one flag per line (`flag | env | default | meaning`), so
+//! adding a flag is one line in its group and the layout (column, wrapping, `[env: …]` and
+//! `[default: …]`) is computed in one place. `docs/flags.md` follows this text; the list of
+//! flags here is also what "did you mean" suggestions are drawn from (`crate::compat`).
+
+/// The groups, in the order `--help` prints them.
+pub const GROUPS: &[(&str, &str)] = &[
+    ("ESSENTIALS", ESSENTIALS),
+    ("COOKIES AND CORS", COOKIES_AND_CORS),
+    ("TOKENS AND KEYS", TOKENS_AND_KEYS),
+    ("LIMITS AND TIMEOUTS", LIMITS_AND_TIMEOUTS),
+    ("OUTPUT", OUTPUT),
+];
+
+// flag | environment variable | default | meaning ('-' for none)
+const ESSENTIALS: &str = "\
+--sdk-url URL | ORY_SDK_URL | - | Where Ory is: https://<slug>.projects.oryapis.com, or the public URL of a self-hosted Kratos (http://127.0.0.1:4433). Required unless --project is given. ORY_KRATOS_URL is read too.
+--project SLUG | ORY_PROJECT | - | Ory Network project: the same as --sdk-url https://SLUG.projects.oryapis.com. An SDK URL wins. ORY_PROJECT_SLUG is read too.
+--port N | PORT | 4000 | Port to listen on (0 picks a free one; the banner says which).
+--bind ADDR | ORY_PROXY_BIND | 0.0.0.0 | Address to listen on; 127.0.0.1 keeps a development proxy off the network.
+--open | - | off | Open the public URL in a browser once listening.
+--default-redirect-url URL | - | the public URL | Where Ory's welcome redirect (/.ory/ui/welcome) is sent.
+--rewrite-host | - | off, the client's Host is sent | Send the upstream's host as Host (the client's goes in X-Forwarded-Host).
+";
+
+const COOKIES_AND_CORS: &str = "\
+--cookie-domain DOMAIN | - | none, Domain is removed | Domain written into every Set-Cookie that passes through, e.g. example.org to share the session with sibling subdomains.
+--allowed-cors-origins LIST | - | none | Extra origins whose pages may call this one with credentials; comma-separated, repeatable; '*' matches one label, e.g. 'https://*.example.org'.
+--additional-cors-headers LIST | - | none | Extra allowed CORS request headers; comma-separated, repeatable.
+";
+
+const TOKENS_AND_KEYS: &str = "\
+--no-jwt | - | off | No session lookup, no token, no JWKS endpoints; Authorization passes through untouched.
+--jwt-ttl DURATION | ORY_PROXY_JWT_TTL | 60s | Lifetime of a token (exp - iat), at least 1s; a token is reused while more than half of it is left.
+--session-cache-ttl DURATION | ORY_PROXY_SESSION_CACHE_TTL | 5s | How long a whoami answer is reused for the same credentials (never past the session's expiry; anonymous answers at most 1s; 0 turns the cache off).
+--jwks-file PATH | ORY_PROXY_JWKS_FILE | a fresh key per start | Private JWKS: the first key signs, every key's public half is published. Share it between replicas; rotation: docs/operations.md.
+--generate-jwks | - | - | Print a fresh private JWKS for --jwks-file and exit.
+";
+
+const LIMITS_AND_TIMEOUTS: &str = "\
+--upstream-timeout DURATION | ORY_PROXY_UPSTREAM_TIMEOUT | 120s | Time the application (or Ory) may take to send its response head, and each read of a body; expired: 504.
+--connect-timeout DURATION | ORY_PROXY_CONNECT_TIMEOUT | 5s | Time to connect to the application or Ory; expired: 504.
+--session-timeout DURATION | ORY_PROXY_SESSION_TIMEOUT | 10s | Time for one session lookup (whoami); it is retried once, then 504.
+--client-timeout DURATION | ORY_PROXY_CLIENT_TIMEOUT | 60s | Idle time allowed on a client connection; stalled clients are disconnected.
+--max-connections N | ORY_PROXY_MAX_CONNECTIONS | 4096 | Open client connections kept at once.
+--shutdown-grace DURATION | ORY_PROXY_SHUTDOWN_GRACE | 10s | On SIGTERM/SIGINT, how long in-flight requests may take before the proxy exits.
+";
+
+const OUTPUT: &str = "\
+--log-format FORMAT | ORY_PROXY_LOG_FORMAT | text | 'text' or 'json' (one JSON object per line).
+--debug | - | off | Explain session lookups and CORS decisions on stderr.
+-q, --quiet | - | off | No banner and no request log lines; errors and warnings still print.
+--metrics | ORY_PROXY_METRICS=1 | off, 404 | Serve Prometheus metrics at /.ory/proxy/metrics.
+-h, --help | - | - | Print a short summary (-h) or this help (--help).
+-V, --version | - | - | Print the version.
+";
+
+const HEAD: &str = "\
+ory-proxy: put your application and Ory on one origin, and hand your application a signed
+ES256 JWT for every signed-in request.
+
+USAGE:
+    ory-proxy <upstream> [<public-url>] [flags]
+
+    <upstream>      URL of your application, e.g. http://localhost:3000 (no path).
+    <public-url>    URL browsers use to reach this proxy (no path).
+                    [default: http://localhost:<port>]
+
+Requests to /.ory/... go to Ory with the prefix removed; everything else goes to <upstream>,
+with Authorization: Bearer <jwt> when the browser has an active Ory session. The token's public
+keys are served at /.ory/jwks.json. Durations: 500ms, 5s, 2m, 1h, or plain seconds.
+";
+
+const TAIL: &str = "\
+ENVIRONMENT:
+    ORY_PROJECT_API_KEY             Sent to Ory as Ory-Base-URL-Rewrite-Token when set.
+
+ACCEPTED FROM THE GO COMMAND, WITHOUT EFFECT:
+    --dev, --yes                    A one-line note says so.
+
+EXAMPLES:
+    Local development with Ory Network (open http://localhost:4000):
+        ory-proxy http://localhost:3000 --project <your-project-slug>
+
+    A self-hosted Ory Kratos:
+        ory-proxy http://localhost:3000 --sdk-url http://127.0.0.1:4433
+
+    Subdomains sharing one session (app.example.org, admin.example.org):
+        ory-proxy http://127.0.0.1:3000 https://app.example.org --project <slug> \\
+            --cookie-domain example.org --allowed-cors-origins 'https://*.example.org'
+
+    Behind a load balancer that terminates TLS, several replicas with one key file:
+        ory-proxy --generate-jwks > jwks.json
+        ory-proxy http://127.0.0.1:3000 https://app.example.org --project <slug> \\
+            --jwks-file jwks.json --log-format json
+
+More: README.md and docs/ (flags.md, behaviour.md, operations.md).
+";
+
+/// `-h`: what most people need, at most 25 lines.
+pub const SHORT: &str = "\
+ory-proxy: your application and Ory on one origin; a signed JWT for each signed-in request.
+
+USAGE:
+    ory-proxy <upstream> [<public-url>] [flags]
+
+    <upstream>                   your application, e.g. http://localhost:3000
+    <public-url>                 what browsers open [default: http://localhost:<port>]
+    --sdk-url URL                where Ory is: https://<slug>.projects.oryapis.com, or the
+                                 public URL of your Kratos [env: ORY_SDK_URL]
+    --project SLUG               the same as --sdk-url https://SLUG.projects.oryapis.com
+    --port N                     port to listen on [default: 4000]
+    --cookie-domain DOMAIN       share the session cookie with sibling subdomains
+    --allowed-cors-origins LIST  other origins whose pages may call with credentials
+    --jwks-file PATH             signing keys kept across restarts (--generate-jwks)
+    --debug                      explain session lookups and CORS decisions
+
+EXAMPLE:
+    ory-proxy http://localhost:3000 --project <your-project-slug>
+
+Every flag, variable and default, with more examples: ory-proxy --help
+";
+
+/// Column where a flag's description starts.
+const COLUMN: usize = 36;
+/// Width the descriptions are wrapped to.
+const WIDTH: usize = 96;
+
+/// The rows of every group: `(flag, env, default, meaning)`, `None` for `-`.
+pub fn rows() -> impl Iterator<Item = [Option<&'static str>; 4]> {
+    GROUPS.iter().flat_map(|(_, table)| {
+        table.lines().filter(|l| !l.trim().is_empty()).map(|line| {
+            let mut cells = line.splitn(4, " | ").map(|c| match c.trim() {
+                "-" | "" => None,
+                c => Some(c),
+            });
+            [(); 4].map(|_| cells.next().flatten())
+        })
+    })
+}
+
+/// Every long flag name (`--sdk-url`, …), for suggestions.
+pub fn long_flags() -> impl Iterator<Item = &'static str> {
+    rows().filter_map(|[flag, ..]| {
+        let flag = flag?;
+        flag.split(", ")
+            .map(|f| f.split(' ').next().unwrap_or(f))
+            .find(|f| f.starts_with("--"))
+    })
+}
+
+/// `--help`.
+pub fn long() -> String {
+    let mut out = String::from(HEAD);
+    for (title, table) in GROUPS {
+        out.push('\n');
+        out.push_str(title);
+        out.push_str(":\n");
+        for line in table.lines().filter(|l| !l.trim().is_empty()) {
+            let cells: Vec<&str> = line.splitn(4, " | ").map(str::trim).collect();
+            let [flag, env, default, meaning] = cells[..] else {
+                continue;
+            };
+            // Words of the meaning; `[env: …]` and `[default: …]` are never split.
+            let mut words: Vec<String> = meaning.split(' ').map(str::to_owned).collect();
+            if env != "-" {
+                words.push(format!("[env: {env}]"));
+            }
+            if default != "-" {
+                words.push(format!("[default: {default}]"));
+            }
+            push_entry(&mut out, flag, &words);
+        }
+    }
+    out.push('\n');
+    out.push_str(TAIL);
+    out
+}
+
+/// `    flag    text…` with the text wrapped at [`WIDTH`] and indented to [`COLUMN`].
+fn push_entry(out: &mut String, flag: &str, words: &[String]) {
+    let mut line = format!("    {flag}");
+    if line.len() + 2 > COLUMN {
+        out.push_str(&line);
+        out.push('\n');
+        line.clear();
+    }
+    let mut first_word = true;
+    for word in words {
+        if !first_word && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line.clear();
+            first_word = true;
+        }
+        if first_word {
+            while line.len() < COLUMN {
+                line.push(' ');
+            }
+        } else {
+            line.push(' ');
+        }
+        line.push_str(word);
+        first_word = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_has_four_cells() {
+        for (title, table) in GROUPS {
+            for line in table.lines() {
+                assert_eq!(line.splitn(4, " | ").count(), 4, "{title}: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn lines_fit_and_descriptions_line_up() {
+        for line in long().lines() {
+            assert!(line.chars().count() <= WIDTH, "too long: {line}");
+        }
+        let help = long();
+        let sdk = help.lines().find(|l| l.contains("--sdk-url URL")).unwrap();
+        assert_eq!(sdk.find("Where Ory is"), Some(COLUMN), "{sdk}");
+    }
+
+    #[test]
+    fn short_help_is_short() {
+        assert!(SHORT.lines().count() <= 25, "{}", SHORT.lines().count());
+        assert!(SHORT.lines().all(|l| l.chars().count() <= WIDTH));
+    }
+
+    #[test]
+    fn long_flags_are_listed() {
+        let flags: Vec<_> = long_flags().collect();
+        for f in [
+            "--sdk-url",
+            "--project",
+            "--quiet",
+            "--help",
+            "--version",
+            "--jwt-ttl",
+        ] {
+            assert!(flags.contains(&f), "{f} in {flags:?}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The banner: version, what each URL is, a note when the public port is not the listening
+//! port, and one JSON object under `--log-format json`.
+
+use crate::util::{FakeOry, ProxyProcess, Upstream};
+
+#[test]
+fn text_banner_labels_every_url() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    let public = format!("http://{}", proxy.public_authority());
+    proxy.wait_for_log(|l| l == format!("  ory-proxy {}", env!("CARGO_PKG_VERSION")));
+    let browse = proxy.wait_for_log(|l| l.starts_with("  browse to "));
+    assert!(browse.contains(&public), "{browse}");
+    let app = proxy.wait_for_log(|l| l.starts_with("  your app "));
+    assert!(app.contains(&upstream.url()), "{app}");
+    let line = proxy.wait_for_log(|l| l.starts_with("  Ory "));
+    assert!(
+        line.contains(&ory.url()) && line.contains("(from --sdk-url;"),
+        "{line}"
+    );
+    let keys = proxy.wait_for_log(|l| l.starts_with("  keys (JWKS) "));
+    assert!(keys.contains(&format!("{public}/.ory/jwks.json")), "{keys}");
+    assert!(
+        !proxy.stderr().contains("note: browsers come in"),
+        "{}",
+        proxy.stderr()
+    );
+}
+
+#[test]
+fn a_public_port_other_than_the_listening_port_is_noted() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["https://app.example.org"]);
+    let port = proxy.addr.port();
+    proxy.wait_for_log(|l| {
+        l == format!(
+            "  note: browsers come in on port 443 (the public URL), the proxy listens on {port}: \
+             a load balancer, tunnel or port mapping must forward 443 to {port}"
+        )
+    });
+}
+
+#[test]
+fn json_banner_is_one_object_with_fields() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--log-format", "json"]);
+    let first = proxy.wait_for_log(|l| l.contains("ory-proxy listening on"));
+    let v: serde_json::Value = serde_json::from_str(&first).expect("one JSON object");
+    let public = format!("http://{}", proxy.public_authority());
+    assert_eq!(v["msg"], format!("ory-proxy listening on {}", proxy.addr));
+    assert_eq!(v["listen"], proxy.addr.to_string());
+    assert_eq!(v["public"], public);
+    assert_eq!(v["upstream"], upstream.url());
+    assert_eq!(v["ory"], ory.url());
+    assert_eq!(v["jwks"], format!("{public}/.ory/jwks.json"));
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    // Nothing of the text layout leaks into JSON lines.
+    let stderr = proxy.stderr();
+    assert!(!stderr.contains("browse to"), "{stderr}");
+}
