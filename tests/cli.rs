@@ -280,7 +280,8 @@ fn an_upstream_without_scheme_gets_a_suggestion() {
 #[test]
 fn project_slug_names_ory_network() {
     let upstream = Upstream::start();
-    let cases: [(&[&str], &[(&str, &str)], &str); 3] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 3] = [
         (&["--project", "acme"], &[], "(from --project acme;"),
         (&[], &[("ORY_PROJECT", "acme")], "(from ORY_PROJECT=acme;"),
         (
