@@ -92,7 +92,7 @@ fn main() {
     println!("  ory-proxy {public}  ->  demo app {}", app.url());
     println!("  fake Ory  {}  (reached through {public}/.ory)", ory.url());
     println!("  Ctrl-C stops everything");
-    if let Err(e) = ory_proxy::http::server::serve(listener, config) {
+    if let Err(e) = ory_proxy::serve::serve(listener, config) {
         eprintln!("playground: {e}");
         std::process::exit(1);
     }

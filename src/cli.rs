@@ -34,13 +34,11 @@ pub struct RawArgs {
     pub allowed_cors_origins: Vec<String>,
     pub additional_cors_headers: Vec<String>,
     pub rewrite_host: bool,
-    pub workers: Option<String>,
     pub session_cache_ttl: Option<String>,
     pub jwt_ttl: Option<String>,
     pub jwks_file: Option<String>,
     pub metrics: bool,
     pub log_format: Option<String>,
-    pub max_queue: Option<String>,
     pub upstream_timeout: Option<String>,
     pub connect_timeout: Option<String>,
     pub session_timeout: Option<String>,
@@ -82,14 +80,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
                 raw.additional_cors_headers.push(parser.value()?.string()?)
             }
             Long("rewrite-host") => raw.rewrite_host = true,
-            Long("workers") => raw.workers = Some(parser.value()?.string()?),
+            Long(flag @ ("workers" | "max-queue")) => {
+                return Err(lexopt::Error::Custom(
+                    removed_flag(&format!("--{flag}")).into(),
+                ))
+            }
             Long("session-cache-ttl") => raw.session_cache_ttl = Some(parser.value()?.string()?),
             Long("jwt-ttl") => raw.jwt_ttl = Some(parser.value()?.string()?),
             Long("jwks-file") => raw.jwks_file = Some(parser.value()?.string()?),
             Long("generate-jwks") => return Ok(Command::GenerateJwks),
             Long("metrics") => raw.metrics = true,
             Long("log-format") => raw.log_format = Some(parser.value()?.string()?),
-            Long("max-queue") => raw.max_queue = Some(parser.value()?.string()?),
             Long("upstream-timeout") => raw.upstream_timeout = Some(parser.value()?.string()?),
             Long("connect-timeout") => raw.connect_timeout = Some(parser.value()?.string()?),
             Long("session-timeout") => raw.session_timeout = Some(parser.value()?.string()?),
@@ -155,13 +156,20 @@ pub fn run() -> i32 {
         Ok(c) => c,
         Err(message) => return usage_error(&message),
     };
-    match crate::http::server::run(config) {
+    match crate::serve::run(config) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("ory-proxy: {e}");
             1
         }
     }
+}
+
+/// The usage error for a flag (or variable) that no longer exists: `--workers`, `--max-queue`.
+pub fn removed_flag(name: &str) -> String {
+    format!(
+        "{name} was removed: each connection has its own thread; cap them with --max-connections"
+    )
 }
 
 fn usage_error(message: &str) -> i32 {
@@ -214,6 +222,19 @@ mod tests {
         assert!(e.contains("'--frobnicate'"), "{e}");
         let e = args(&["a", "b", "c"]).unwrap_err().to_string();
         assert!(e.contains("\"c\""), "{e}");
+    }
+
+    #[test]
+    fn removed_flags_name_the_replacement() {
+        for flag in ["--workers", "--max-queue=3"] {
+            let e = args(&["x", flag, "2"]).unwrap_err().to_string();
+            assert!(
+                e.contains("was removed") && e.contains("--max-connections"),
+                "{e}"
+            );
+        }
+        let help = crate::help::long();
+        assert!(!help.contains("--workers") && !help.contains("--max-queue"));
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub struct Config {
     pub sdk_path: String,
     /// `iss` of every token: the SDK URL without a trailing slash.
     pub issuer: String,
-    /// Address and port to listen on.
+    /// Address to listen on: an IP address or `localhost`; `::` (the default) falls back to
+    /// `0.0.0.0` where IPv6 is missing.
     pub bind: String,
     pub port: u16,
     /// `Domain` for every `Set-Cookie` (port stripped); `None` removes `Domain`.
@@ -39,10 +40,6 @@ pub struct Config {
     pub rewrite_host: bool,
     pub debug: bool,
     pub quiet: bool,
-    /// Requests handled at once (worker threads). Default 64.
-    pub workers: usize,
-    /// Requests waiting for a worker before the proxy answers 503. Default 16 × workers.
-    pub max_queue: usize,
     /// How long a whoami answer is reused (`--session-cache-ttl`); zero turns the cache off.
     pub session_cache_ttl: std::time::Duration,
     /// Token lifetime in seconds (`--jwt-ttl`), at least 1. Default 60.
@@ -78,8 +75,6 @@ pub const DEFAULT_SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::
 /// Default `--jwt-ttl`, in seconds.
 pub const DEFAULT_JWT_TTL_SECS: u64 = 60;
 
-/// Default worker count: requests block on the network, not the CPU, so far more than cores.
-pub const DEFAULT_WORKERS: usize = 64;
 /// Default `--upstream-timeout`.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default `--connect-timeout`.
@@ -122,9 +117,16 @@ impl Config {
             .bind
             .clone()
             .or_else(|| env("ORY_PROXY_BIND").filter(|v| !v.is_empty()))
-            .unwrap_or_else(|| "0.0.0.0".to_owned());
-        if bind.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!("--bind '{bind}' is not an IP address"));
+            .unwrap_or_else(|| "::".to_owned());
+        if bind != "localhost" && bind.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!(
+                "--bind '{bind}' is not an IP address (or 'localhost')"
+            ));
+        }
+        for var in ["ORY_PROXY_WORKERS", "ORY_PROXY_MAX_QUEUE"] {
+            if env(var).is_some() {
+                return Err(crate::cli::removed_flag(var));
+            }
         }
 
         let (public, public_explicit) = match &raw.public_url {
@@ -152,19 +154,6 @@ impl Config {
         for o in &allowed_cors_origins {
             crate::policy::cors::OriginPattern::parse(o)?;
         }
-
-        let workers = match raw
-            .workers
-            .clone()
-            .map(|w| ("--workers", w))
-            .or_else(|| env("ORY_PROXY_WORKERS").map(|w| ("ORY_PROXY_WORKERS", w)))
-        {
-            Some((name, w)) => match w.trim().parse::<usize>() {
-                Ok(n) if (1..=4096).contains(&n) => n,
-                _ => return Err(format!("{name} '{w}' must be a number from 1 to 4096")),
-            },
-            None => DEFAULT_WORKERS,
-        };
 
         let session_cache_ttl = match flag_or_env(
             &raw.session_cache_ttl,
@@ -204,14 +193,6 @@ impl Config {
                     .ok_or_else(|| format!("{name} '{v}' must be 'text' or 'json'"))?,
                 None => crate::obs::logger::LogFormat::Text,
             };
-        let max_queue = match flag_or_env(&raw.max_queue, "--max-queue", "ORY_PROXY_MAX_QUEUE", env)
-        {
-            Some((name, q)) => match q.trim().parse::<usize>() {
-                Ok(n) if n <= 1_000_000 => n,
-                _ => return Err(format!("{name} '{q}' must be a number from 0 to 1000000")),
-            },
-            None => workers * 16,
-        };
         let duration =
             |value: &Option<String>, flag: &'static str, var: &'static str, default: Duration| {
                 match flag_or_env(value, flag, var, env) {
@@ -285,13 +266,11 @@ impl Config {
             rewrite_host: raw.rewrite_host,
             debug: raw.debug,
             quiet: raw.quiet,
-            workers,
             session_cache_ttl,
             jwt_ttl_secs,
             jwks_file,
             metrics,
             log_format,
-            max_queue,
             upstream_timeout,
             connect_timeout,
             session_timeout,
@@ -412,17 +391,16 @@ mod tests {
         assert_eq!(c.port, 4000);
         assert_eq!(c.default_redirect_url, "http://localhost:4000");
         assert!(c.jwt);
-        assert_eq!(c.workers, DEFAULT_WORKERS);
-        assert_eq!(c.max_queue, DEFAULT_WORKERS * 16);
+        assert_eq!(c.bind, "::");
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
         assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
         assert_eq!(c.client_timeout, DEFAULT_CLIENT_TIMEOUT);
     }
 
     #[test]
-    fn timeouts_and_queue_from_flags_and_env() {
+    fn timeouts_from_flags_and_env() {
         let mut r = raw("http://localhost:3000");
         r.upstream_timeout = Some("1.5s".into());
-        r.max_queue = Some("0".into());
         let env = |k: &str| match k {
             "ORY_PROXY_CLIENT_TIMEOUT" => Some("2m".to_owned()),
             "ORY_PROXY_SHUTDOWN_GRACE" => Some("500ms".to_owned()),
@@ -433,7 +411,9 @@ mod tests {
         assert_eq!(c.client_timeout, Duration::from_secs(120));
         assert_eq!(c.shutdown_grace, Duration::from_millis(500));
         assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
-        assert_eq!(c.max_queue, 0);
+        let removed = |k: &str| (k == "ORY_PROXY_WORKERS").then(|| "8".to_owned());
+        let e = Config::from_raw(&r, &removed).unwrap_err();
+        assert!(e.contains("ORY_PROXY_WORKERS was removed"), "{e}");
         r.connect_timeout = Some("0s".into());
         let e = Config::from_raw(&r, &no_env).unwrap_err();
         assert!(e.contains("--connect-timeout '0s'"), "{e}");

@@ -21,7 +21,8 @@ pub enum Error {
     SessionLookupFailed(String),
     /// Ory rate-limited the session lookup; carries Ory's `Retry-After`.
     RateLimited { retry_after: Option<String> },
-    /// Too many requests are queued.
+    /// Too many connections are open, none of them idle (`--max-connections`), or too many
+    /// WebSockets are relayed.
     Overloaded,
     /// The client sent something we will not forward.
     BadRequest(String),
@@ -29,6 +30,10 @@ pub enum Error {
     HeadTooLarge(String),
     /// The client stopped sending its body (408).
     ClientTimeout,
+    /// The request head was not complete within `--client-timeout` of its first byte (408).
+    HeadTimeout,
+    /// An `Expect` other than `100-continue` (417).
+    ExpectationFailed,
     /// The declared body is larger than the proxy can handle (413).
     PayloadTooLarge(String),
     /// A path under `/.ory/proxy/` that the proxy does not serve.
@@ -51,7 +56,8 @@ impl Error {
             Error::Overloaded => 503,
             Error::BadRequest(_) => 400,
             Error::HeadTooLarge(_) => 431,
-            Error::ClientTimeout => 408,
+            Error::ClientTimeout | Error::HeadTimeout => 408,
+            Error::ExpectationFailed => 417,
             Error::PayloadTooLarge(_) => 413,
             Error::NotFound => 404,
             Error::MethodNotAllowed { .. } => 405,
@@ -76,7 +82,12 @@ impl Error {
     pub fn closes_connection(&self) -> bool {
         matches!(
             self,
-            Error::BadRequest(_) | Error::HeadTooLarge(_) | Error::ClientTimeout
+            Error::BadRequest(_)
+                | Error::HeadTooLarge(_)
+                | Error::ClientTimeout
+                | Error::HeadTimeout
+                | Error::PayloadTooLarge(_)
+                | Error::ExpectationFailed
         )
     }
 
@@ -104,6 +115,8 @@ impl fmt::Display for Error {
             Error::BadRequest(e) => write!(f, "bad request: {e}"),
             Error::HeadTooLarge(e) => write!(f, "request header fields too large: {e}"),
             Error::ClientTimeout => write!(f, "client stopped sending the request body"),
+            Error::HeadTimeout => write!(f, "request head not complete within the client timeout"),
+            Error::ExpectationFailed => write!(f, "only 'Expect: 100-continue' is supported"),
             Error::PayloadTooLarge(e) => write!(f, "request body too large: {e}"),
             Error::NotFound => write!(f, "not found"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),

@@ -19,7 +19,7 @@ const ESSENTIALS: &str = "\
 --sdk-url URL | ORY_SDK_URL | - | Where Ory is: https://<slug>.projects.oryapis.com, or the public URL of a self-hosted Kratos (http://127.0.0.1:4433). Required unless --project is given. ORY_KRATOS_URL is read too.
 --project SLUG | ORY_PROJECT | - | Ory Network project: the same as --sdk-url https://SLUG.projects.oryapis.com. An SDK URL wins. ORY_PROJECT_SLUG is read too.
 --port N | PORT | 4000 | Port to listen on (0 picks a free one; the banner says which).
---bind ADDR | ORY_PROXY_BIND | 0.0.0.0 | Address to listen on; 127.0.0.1 keeps a development proxy off the network.
+--bind ADDR | ORY_PROXY_BIND | ::, IPv6 and IPv4 (0.0.0.0 where IPv6 is missing) | Address to listen on: an IP address or 'localhost'; 127.0.0.1 or localhost keeps a development proxy off the network.
 --open | - | off | Open the public URL in a browser once listening.
 --default-redirect-url URL | - | the public URL | Where Ory's welcome redirect (/.ory/ui/welcome) is sent.
 --rewrite-host | - | off, the client's Host is sent | Send the upstream's host as Host (the client's goes in X-Forwarded-Host).
@@ -43,8 +43,8 @@ const LIMITS_AND_TIMEOUTS: &str = "\
 --upstream-timeout DURATION | ORY_PROXY_UPSTREAM_TIMEOUT | 120s | Time the application (or Ory) may take to send its response head, and each read of a body; expired: 504.
 --connect-timeout DURATION | ORY_PROXY_CONNECT_TIMEOUT | 5s | Time to connect to the application or Ory; expired: 504.
 --session-timeout DURATION | ORY_PROXY_SESSION_TIMEOUT | 10s | Time for one session lookup (whoami); it is retried once, then 504.
---client-timeout DURATION | ORY_PROXY_CLIENT_TIMEOUT | 60s | Idle time allowed on a client connection; stalled clients are disconnected.
---max-connections N | ORY_PROXY_MAX_CONNECTIONS | 4096 | Open client connections kept at once.
+--client-timeout DURATION | ORY_PROXY_CLIENT_TIMEOUT | 60s | Idle time allowed on a client connection, and the time a whole request head may take from its first byte; stalled clients are disconnected.
+--max-connections N | ORY_PROXY_MAX_CONNECTIONS | 4096 | Open client connections (each has its own thread); beyond it the longest idle one is closed, and when none is idle a new one gets 503.
 --shutdown-grace DURATION | ORY_PROXY_SHUTDOWN_GRACE | 10s | On SIGTERM/SIGINT, how long in-flight requests may take before the proxy exits.
 ";
 

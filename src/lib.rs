@@ -14,8 +14,10 @@
 //! - [`obs`]: logs, metrics and health checks.
 //!
 //! [`cli`] parses the command line into raw fields ([`help`] is its text, [`compat`] the Go
-//! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`]. Every failure of a request is one [`error::Error`], answered in one place.
-//! All `unsafe` code lives in [`sys`].
+//! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`];
+//! [`serve`] starts the proxy. Every failure of a request is one [`error::Error`], answered in
+//! one place. All `unsafe` code lives in [`sys`].
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod compat;
@@ -29,4 +31,5 @@ pub mod policy;
 pub mod proxy;
 pub mod random;
 pub mod rewrite;
+pub mod serve;
 pub mod sys;

@@ -241,8 +241,8 @@ fn pipelined_requests_are_answered_in_order() {
 
 #[test]
 fn still_accepting_after_an_idle_period_longer_than_the_client_timeout() {
-    // The listener's receive timeout also bounds accept(); tiny_http stops accepting on the
-    // first accept error, so the proxy keeps its own accept loop busy.
+    // The client timeout bounds client sockets, never the listener: accepting goes on however
+    // long nobody connects.
     let s = setup(&["--client-timeout", "1s"]);
     assert_eq!(Req::get(&s.proxy.url("/")).send().status, 200);
     std::thread::sleep(Duration::from_millis(2500));
@@ -252,8 +252,8 @@ fn still_accepting_after_an_idle_period_longer_than_the_client_timeout() {
 
 #[test]
 fn a_burst_of_keep_alive_connections_is_served_at_once() {
-    // tiny_http queues connections of a burst behind its few idle threads, where they wait
-    // until some kept-alive connection closes; the proxy recruits threads for them.
+    // Every connection has its own thread from the moment it is accepted: none of a burst
+    // waits for another to close.
     use std::io::{Read, Write};
     let s = setup(&[]);
     // All at the same moment, from as many threads, so that accept outruns thread wake-ups.

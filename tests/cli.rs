@@ -112,7 +112,7 @@ fn sdk_url_from_the_environment() {
 }
 
 #[test]
-fn bad_port_and_workers() {
+fn bad_port_and_bind_and_removed_flags() {
     for port in ["abc", "70000", "-1"] {
         assert_usage_error(
             &["http://localhost:3000", "--sdk-url", SDK, "--port", port],
@@ -131,10 +131,22 @@ fn bad_port_and_workers() {
             "--sdk-url",
             SDK,
             "--bind",
-            "localhost",
+            "nowhere",
         ],
         &[],
-        &["--bind", "localhost"],
+        &["--bind", "nowhere"],
+    );
+    for flag in ["--workers", "--max-queue"] {
+        assert_usage_error(
+            &["http://localhost:3000", "--sdk-url", SDK, flag, "8"],
+            &[],
+            &[flag, "was removed", "--max-connections"],
+        );
+    }
+    assert_usage_error(
+        &["http://localhost:3000", "--sdk-url", SDK],
+        &[("ORY_PROXY_WORKERS", "8")],
+        &["ORY_PROXY_WORKERS", "was removed", "--max-connections"],
     );
 }
 

@@ -146,7 +146,7 @@ fn head_requests_are_signed_in_too() {
 
 #[test]
 fn many_users_at_once_each_get_their_own_token() {
-    let (ory, upstream, proxy) = setup(&["--session-cache-ttl", "0", "--workers", "8"]);
+    let (ory, upstream, proxy) = setup(&["--session-cache-ttl", "0"]);
     let sessions: Vec<_> = (0..24)
         .map(|i| ory.create_session(&format!("user{i}@example.org")))
         .collect();

@@ -1,5 +1,6 @@
-//! Limits and framing safety: oversized heads, too many fields, slowloris connections, request
-//! smuggling shapes (RFC 9112 §6), and bodiless answers that keep the connection reusable.
+//! Limits and framing safety: oversized heads, many fields, slowloris connections, request
+//! smuggling shapes (RFC 9112 §6), the connection cap, and bodiless answers that keep the
+//! connection reusable.
 
 use crate::util::client::{read_until_close, RawResponse};
 use crate::util::raw::read_head;
@@ -16,7 +17,7 @@ fn start(extra: &[&str]) -> (FakeOry, Upstream, ProxyProcess) {
 }
 
 #[test]
-fn oversized_heads_get_431_and_are_not_forwarded() {
+fn oversized_heads_get_431_and_many_small_fields_pass() {
     let (_ory, upstream, proxy) = start(&[]);
     let big = "a".repeat(70 * 1024);
     let bytes = raw_exchange(
@@ -26,15 +27,31 @@ fn oversized_heads_get_431_and_are_not_forwarded() {
     let r = RawResponse::parse(&bytes);
     assert_eq!(r.status, 431, "{}", String::from_utf8_lossy(&bytes));
     assert_eq!(r.json()["error"]["code"], 431);
-
-    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    // 3,000 fields of 24 bytes: over 64 KiB in all.
+    let many: String = (0..3000)
+        .map(|i| format!("X-Field-{i:05}: value-v\r\n"))
+        .collect();
     let bytes = raw_exchange(
         proxy.addr,
         format!("GET /many HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
     );
     assert_eq!(RawResponse::parse(&bytes).status, 431);
     assert_eq!(upstream.request_count(), 0);
-    // A normal request afterwards is fine.
+
+    // No count cap of its own: 300 short fields are a normal request, and all arrive.
+    let fields: String = (0..300).map(|i| format!("X-H{i}: v{i}\r\n")).collect();
+    let bytes = raw_exchange(
+        proxy.addr,
+        format!("GET /fields HTTP/1.1\r\nHost: x\r\n{fields}Connection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(RawResponse::parse(&bytes).status, 200);
+    let seen = upstream.last_request();
+    for i in 0..300 {
+        assert_eq!(
+            seen.header(&format!("x-h{i}")),
+            Some(format!("v{i}").as_str())
+        );
+    }
     assert_eq!(Req::get(&proxy.url("/ok")).send().status, 200);
 }
 
@@ -46,7 +63,7 @@ fn smuggling_shapes_are_refused_with_400_and_a_closed_connection() {
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
         // Conflicting Content-Lengths.
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 30\r\n\r\nabcdGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
-        // A list that tiny_http would read as "no body".
+        // A list, even of equal lengths: one number or a refusal.
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 4\r\n\r\nabcd",
         // Not a plain decimal number.
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: +4\r\n\r\nabcd",
@@ -222,7 +239,7 @@ fn nothing_pipelined_behind_a_broken_chunked_body_is_forwarded() {
 #[test]
 fn an_absurd_content_length_is_413_and_the_proxy_survives() {
     let (_ory, upstream, mut proxy) = start(&["--no-jwt"]);
-    // 2^60 bytes: tiny_http would try to allocate that much when dropping the unread body.
+    // 2^60 bytes: beyond the largest length accepted (1 TiB), refused before reading.
     for path in ["/.ory/proxy/nothing-here", "/upload"] {
         let bytes = raw_exchange(
             proxy.addr,
@@ -303,46 +320,78 @@ fn a_trickled_head_is_cut_after_the_client_timeout() {
     assert_eq!(upstream.request_count(), 0);
 }
 
+/// Whether the proxy has closed `s` (without blocking).
+fn closed(s: &TcpStream) -> bool {
+    s.set_nonblocking(true).unwrap();
+    let mut b = [0u8; 1];
+    let mut r: &TcpStream = s;
+    let gone = match r.read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    s.set_nonblocking(false).unwrap();
+    gone
+}
+
 #[test]
-fn connections_beyond_max_connections_are_shed_idle_ones_first() {
-    let (_ory, upstream, proxy) = start(&["--no-jwt", "--max-connections", "50"]);
-    // A keep-alive connection that has been used: idle, but it served a request.
-    let mut used = TcpStream::connect(proxy.addr).unwrap();
-    used.write_all(b"GET /used HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    assert_eq!(read_head(&mut used).unwrap().status(), 200);
-    // 150 connections with half a head each (slowloris).
-    let mut stalled: Vec<TcpStream> = (0..150)
-        .map(|_| {
-            let mut s = TcpStream::connect(proxy.addr).unwrap();
-            s.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n").unwrap();
-            s
-        })
-        .collect();
-    // The proxy closes unfinished heads until at most 50 connections remain.
-    crate::util::wait_until("the excess connections to be closed", || {
-        let closed = stalled
-            .iter_mut()
-            .filter(|s| {
-                s.set_nonblocking(true).unwrap();
-                let mut b = [0u8; 1];
-                let mut r: &TcpStream = s;
-                let gone = match r.read(&mut b) {
-                    Ok(0) => true,
-                    Ok(_) => false,
-                    Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-                };
-                s.set_nonblocking(false).unwrap();
-                gone
-            })
-            .count();
-        (closed >= 100).then_some(())
+fn beyond_max_connections_the_longest_idle_is_closed_then_new_ones_get_503() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::with(|req| {
+        (req.path() == "/slow").then(|| Reply::new(200).delay(Duration::from_secs(3)).into())
     });
-    // New requests still work, and the used keep-alive connection (closed last) still serves.
-    assert_eq!(Req::get(&proxy.url("/fresh")).send().status, 200);
-    used.write_all(b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &["--no-jwt", "--max-connections", "2"],
+    );
+    // Two kept-alive connections, used and idle; the first idle longer.
+    let mut first = TcpStream::connect(proxy.addr).unwrap();
+    first
+        .write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    assert_eq!(read_head(&mut used).unwrap().status(), 200);
-    assert_eq!(upstream.request_count(), 3);
-    proxy.wait_for_log(|l| l.contains("--max-connections 50"));
+    assert_eq!(read_head(&mut first).unwrap().status(), 200);
+    std::thread::sleep(Duration::from_millis(50));
+    let mut second = TcpStream::connect(proxy.addr).unwrap();
+    second
+        .write_all(b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_head(&mut second).unwrap().status(), 200);
+    // A third connection takes the place of the first.
+    let mut third = TcpStream::connect(proxy.addr).unwrap();
+    third
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    crate::util::wait_until("the longest idle connection to close", || {
+        closed(&first).then_some(())
+    });
+    assert!(!closed(&second));
+    // `second` is now the idle one: a fourth connection takes its place too.
+    upstream.wait_for_requests(3);
+    let mut fourth = TcpStream::connect(proxy.addr).unwrap();
+    fourth
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    crate::util::wait_until("the second connection to close", || {
+        closed(&second).then_some(())
+    });
+    // Both connections busy, none idle: a fifth is refused with 503 and Retry-After.
+    upstream.wait_for_requests(4);
+    let bytes = raw_exchange(proxy.addr, b"GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = RawResponse::parse(&bytes);
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("overloaded"));
+    // The busy ones finish normally.
+    assert_eq!(read_head(&mut third).unwrap().status(), 200);
+    assert_eq!(read_head(&mut fourth).unwrap().status(), 200);
+    assert_eq!(
+        upstream.request_count(),
+        4,
+        "the refused request was not forwarded"
+    );
+    proxy.wait_for_log(|l| l.contains("--max-connections 2"));
 }

@@ -50,11 +50,16 @@ fn websocket_echo_with_server_push_and_token() {
 }
 
 #[test]
-fn many_sockets_at_once_do_not_hold_workers() {
+fn many_sockets_at_once_do_not_hold_connection_places() {
     let ory = FakeOry::start();
     let echo = WsEcho::start();
-    // One worker: if a socket held it, the next handshake and the plain request would wait.
-    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &["--workers", "1", "--no-jwt"]);
+    // Room for two connections: a relayed socket leaves the connection cap (relays have their
+    // own), so eight sockets, then a plain request, all get through.
+    let proxy = ProxyProcess::start(
+        &echo.url(),
+        &ory.url(),
+        &["--max-connections", "2", "--no-jwt"],
+    );
     let mut sockets: Vec<WsClient> = (0..8)
         .map(|_| {
             WsClient::connect(proxy.addr, "/", &[])

@@ -1,20 +1,20 @@
-//! Is a request's head safe to act on? Size limits and message framing (RFC 9112 §6).
+//! Is a request's body framing safe to act on? (RFC 9112 §6)
 //!
-//! `tiny_http` parses the head without limits and picks a body framing by itself: the first
-//! `Transfer-Encoding` header means chunked whatever its value, and a `Content-Length` it cannot
-//! parse means "no body". A proxy that forwarded such a request could disagree with the next hop
-//! about where the body ends (request smuggling). So before anything is forwarded, the head is
-//! checked here and every ambiguous framing is refused with 400 and a closed connection:
-//! `Content-Length` together with `Transfer-Encoding`, several different `Content-Length`s, a
-//! length that is not a plain decimal number, a transfer coding other than exactly `chunked`.
-//! Heads larger than [`MAX_HEAD_BYTES`] or with more than [`MAX_HEADERS`] fields get 431.
+//! A proxy that forwarded an ambiguous framing could disagree with the next hop about where the
+//! body ends (request smuggling). So every ambiguous framing is refused with 400 and a closed
+//! connection: `Content-Length` together with `Transfer-Encoding`, several different
+//! `Content-Length`s, a length that is not a plain decimal number, a transfer coding other than
+//! exactly `chunked`, several or invalid `Host` fields. A declared length above
+//! [`MAX_BODY_LENGTH`] is refused with 413 before a byte of it is read.
 //!
-//! Pure functions over name/value pairs, so they are unit-tested and fuzzed without sockets.
+//! Pure functions over name/value pairs, so they are unit-tested without sockets.
 
-/// Largest request head (request line and header fields, as received) the proxy accepts.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Most header fields one request may carry.
-pub const MAX_HEADERS: usize = 100;
+use crate::error::Error;
+
+/// Largest `Content-Length` accepted: 1 TiB. Bodies are streamed, never held, so the cap is not
+/// about memory; it refuses lengths no real upload has (and that some next hops would
+/// mishandle) before anything is read or forwarded.
+pub const MAX_BODY_LENGTH: u64 = 1 << 40;
 
 /// How the body of an accepted request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,74 +27,49 @@ pub enum BodyFraming {
     Chunked,
 }
 
-/// Why a head is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// 431: too large or too many fields.
-    TooLarge(String),
-    /// 400: framing that could be read two ways, or a malformed field.
-    Ambiguous(String),
-}
-
-/// Checks a request head and returns its body framing.
+/// Checks a request's framing fields and returns its body framing.
 pub fn check_request<'a>(
-    method: &str,
     target: &str,
-    headers: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<BodyFraming, Refusal> {
-    // "METHOD SP target SP HTTP/1.1 CRLF" and "name: value CRLF" per field.
-    let mut size = method.len() + target.len() + 12;
-    let mut count = 0usize;
+    headers: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> Result<BodyFraming, Error> {
+    let bad = |m: String| Error::BadRequest(m);
     let mut length: Option<u64> = None;
     let mut transfer_encodings = 0usize;
     let mut chunked = false;
     let mut hosts = 0usize;
-    if let Some(authority) = crate::proxy::route::absolute_authority(target) {
-        if authority.is_empty() || !valid_host(authority) {
-            return Err(Refusal::Ambiguous(format!(
+    if let Some(authority) = crate::http::target::absolute_authority(target) {
+        if authority.is_empty() || !valid_host(authority.as_bytes()) {
+            return Err(bad(format!(
                 "invalid authority in target '{}'",
-                clip(authority)
+                clip(authority.as_bytes())
             )));
         }
     }
     for (name, value) in headers {
-        count += 1;
-        size += name.len() + value.len() + 4;
         if name.eq_ignore_ascii_case("host") {
             // RFC 9112 §3.2: several Host lines or an invalid one is a 400; the upstream's
             // virtual host and the URLs it builds must not depend on which one a hop picks.
             hosts += 1;
             if hosts > 1 {
-                return Err(Refusal::Ambiguous("several host fields".into()));
+                return Err(bad("several host fields".into()));
             }
             if !valid_host(value) {
-                return Err(Refusal::Ambiguous(format!(
-                    "invalid host '{}'",
-                    clip(value)
-                )));
+                return Err(bad(format!("invalid host '{}'", clip(value))));
             }
         } else if name.eq_ignore_ascii_case("content-length") {
-            for part in value.split(',') {
-                let n = parse_length(part.trim()).ok_or_else(|| {
-                    Refusal::Ambiguous(format!("invalid content-length '{}'", clip(value)))
-                })?;
-                match length {
-                    Some(prev) if prev != n => {
-                        return Err(Refusal::Ambiguous("conflicting content-length".into()))
-                    }
-                    _ => length = Some(n),
-                }
+            if value.contains(&b',') {
+                return Err(bad("content-length must be a single number".into()));
             }
-            if value.contains(',') {
-                // tiny_http cannot read a list; refuse rather than let it see "no body".
-                return Err(Refusal::Ambiguous(
-                    "content-length must be a single number".into(),
-                ));
+            let n = parse_length(value)
+                .ok_or_else(|| bad(format!("invalid content-length '{}'", clip(value))))?;
+            match length {
+                Some(prev) if prev != n => return Err(bad("conflicting content-length".into())),
+                _ => length = Some(n),
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             transfer_encodings += 1;
-            if !value.trim().eq_ignore_ascii_case("chunked") {
-                return Err(Refusal::Ambiguous(format!(
+            if !value.eq_ignore_ascii_case(b"chunked") {
+                return Err(bad(format!(
                     "unsupported transfer-encoding '{}' (only chunked)",
                     clip(value)
                 )));
@@ -102,43 +77,32 @@ pub fn check_request<'a>(
             chunked = true;
         }
     }
-    if count > MAX_HEADERS {
-        return Err(Refusal::TooLarge(format!(
-            "{count} header fields (at most {MAX_HEADERS})"
-        )));
-    }
-    if size > MAX_HEAD_BYTES {
-        return Err(Refusal::TooLarge(format!(
-            "request head of {size} bytes (at most {MAX_HEAD_BYTES})"
-        )));
-    }
     if transfer_encodings > 1 {
-        return Err(Refusal::Ambiguous("repeated transfer-encoding".into()));
+        return Err(bad("repeated transfer-encoding".into()));
     }
     match (chunked, length) {
-        (true, Some(_)) => Err(Refusal::Ambiguous(
-            "both content-length and transfer-encoding".into(),
-        )),
+        (true, Some(_)) => Err(bad("both content-length and transfer-encoding".into())),
         (true, None) => Ok(BodyFraming::Chunked),
         (false, None) => Ok(BodyFraming::None),
+        (false, Some(n)) if n > MAX_BODY_LENGTH => Err(Error::PayloadTooLarge(format!(
+            "content-length {n} is larger than {MAX_BODY_LENGTH} bytes"
+        ))),
         (false, Some(n)) => Ok(BodyFraming::Length(n)),
     }
 }
 
-/// `1*DIGIT` that fits the platform's `usize` (what `tiny_http` can represent).
-fn parse_length(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+/// `1*DIGIT` that fits a `u64`.
+fn parse_length(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n: u64 = s.parse().ok()?;
-    usize::try_from(n).ok()?;
-    Some(n)
+    std::str::from_utf8(s).ok()?.parse().ok()
 }
 
 /// `uri-host [ ":" port ]` (RFC 3986 §3.2.2): reg-name, IPv4 or bracketed IP literal
 /// characters only, so no path, userinfo, whitespace or control bytes reach the upstream.
-fn valid_host(value: &str) -> bool {
-    value.bytes().all(|b| {
+fn valid_host(value: &[u8]) -> bool {
+    value.iter().all(|&b| {
         b.is_ascii_alphanumeric()
             || matches!(
                 b,
@@ -165,16 +129,20 @@ fn valid_host(value: &str) -> bool {
 }
 
 /// At most 64 characters of a client-sent value, for error messages.
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
+fn clip(s: &[u8]) -> String {
+    String::from_utf8_lossy(&s[..s.len().min(64)])
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn check(headers: &[(&str, &str)]) -> Result<BodyFraming, Refusal> {
-        check_request("POST", "/", headers.iter().copied())
+    /// The framing, or the refusal's status.
+    fn check(headers: &[(&str, &str)]) -> Result<BodyFraming, u16> {
+        check_request("/", headers.iter().map(|(n, v)| (*n, v.as_bytes()))).map_err(|e| e.status())
     }
 
     #[test]
@@ -223,23 +191,18 @@ mod tests {
             ],
         ];
         for headers in cases {
-            assert!(
-                matches!(check(headers), Err(Refusal::Ambiguous(_))),
-                "{headers:?}"
-            );
+            assert_eq!(check(headers), Err(400), "{headers:?}");
         }
     }
 
     #[test]
-    fn size_and_count_limits() {
-        let big = "x".repeat(MAX_HEAD_BYTES);
-        assert!(matches!(
-            check(&[("X-Big", big.as_str())]),
-            Err(Refusal::TooLarge(_))
-        ));
-        let many: Vec<(&str, &str)> = (0..=MAX_HEADERS).map(|_| ("X-A", "b")).collect();
-        assert!(matches!(check(&many), Err(Refusal::TooLarge(_))));
-        let ok: Vec<(&str, &str)> = (0..MAX_HEADERS).map(|_| ("X-A", "b")).collect();
-        assert_eq!(check(&ok), Ok(BodyFraming::None));
+    fn lengths_beyond_the_cap_are_413() {
+        let at = MAX_BODY_LENGTH.to_string();
+        assert_eq!(
+            check(&[("Content-Length", at.as_str())]),
+            Ok(BodyFraming::Length(MAX_BODY_LENGTH))
+        );
+        let over = (MAX_BODY_LENGTH + 1).to_string();
+        assert_eq!(check(&[("Content-Length", over.as_str())]), Err(413));
     }
 }

@@ -1,9 +1,17 @@
-//! The wire: the listening socket, client connections, request heads and bodies, and writing
-//! responses. Knows bytes and sockets only — no Ory, no tokens.
+//! The wire: the listening sockets, one thread per client connection, request heads and
+//! bodies, and writing responses. Knows bytes and sockets only — no Ory, no tokens.
+//!
+//! [`listener`] accepts and caps connections ([`limit`]); [`conn`] runs one connection's state
+//! machine, reading heads ([`head`], [`framing`], [`target`]) through a bounded buffer
+//! ([`input`]), bodies ([`body`]), and writing answers ([`response`]). The request path plugs in
+//! as a [`conn::Handler`].
 
+pub mod body;
+pub mod conn;
 pub mod framing;
-pub mod intake;
+pub mod head;
+pub mod input;
+pub mod limit;
+pub mod listener;
 pub mod response;
-pub mod server;
-pub mod watchdog;
-pub mod workers;
+pub mod target;

@@ -1,16 +1,16 @@
 //! Writing a response on the client connection, head and body, by hand.
 //!
-//! `tiny_http`'s own `respond` buffers unknown-length bodies in 8 KiB chunks without flushing and
-//! buffers whole bodies for HTTP/1.0 clients, which breaks server-sent events and streaming
-//! downloads. Here the status line, the headers and the framing are written through
-//! `Request::into_writer()`, and every piece read from the upstream is written and flushed at
-//! once. `tiny_http` still owns the connection: when the writer is dropped it goes on to the next
-//! request on the same connection, so framing must always be exact.
+//! The status line, the headers and the framing are written here, and every piece read from the
+//! next hop is written at once (server-sent events and streaming downloads reach the client as
+//! they arrive). A head and a small body go out in one write, one chunk (size line, data, CRLF)
+//! in one write, so a small response is one segment on the wire.
 
 use std::io::{self, Read, Write};
 
 /// Size of the copy buffer between the upstream body and the client.
-pub const COPY_BUFFER: usize = 64 * 1024;
+pub const COPY_BUFFER: usize = 32 * 1024;
+/// Room kept before the data in the copy buffer for a chunk-size line.
+const CHUNK_PREFIX: usize = 18;
 
 /// A response body.
 pub enum Body<'a> {
@@ -29,7 +29,7 @@ pub enum Body<'a> {
 pub struct Written {
     pub body_bytes: u64,
     /// The body was delimited by closing the connection (HTTP/1.0 client, unknown length): the
-    /// caller must close it, since `tiny_http` would otherwise keep it open.
+    /// connection must close after it.
     pub close_delimited: bool,
 }
 
@@ -47,35 +47,35 @@ pub fn bodiless(method_is_head: bool, status: u16) -> bool {
     method_is_head || (100..200).contains(&status) || status == 204 || status == 304
 }
 
-/// Writes a whole response and gives the connection back to `tiny_http`.
+/// What the response writer must know about the request and the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Framing {
+    /// A `HEAD` request: no body, but the length a `GET` would have.
+    pub is_head: bool,
+    /// An HTTP/1.0 client: no chunked encoding.
+    pub http10: bool,
+    /// The connection stays open after this response (else `Connection: close`).
+    pub keep_alive: bool,
+}
+
+/// Whether new answers still keep their connections (false once a graceful shutdown began).
+pub fn keeping_connections() -> bool {
+    !CLOSING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes a whole response.
 ///
 /// `headers` must not contain framing headers (`Content-Length`, `Transfer-Encoding`) or
 /// `Connection`: they are written here. For a HEAD request or a bodiless status,
 /// `Content-Length` is still sent when `body` knows its length (so HEAD mirrors GET).
 pub fn write(
-    request: tiny_http::Request,
+    writer: &mut dyn Write,
+    framing: Framing,
     status: u16,
     headers: &[(&str, &str)],
     body: Body<'_>,
 ) -> io::Result<Written> {
-    write_then_close(request, status, headers, body, None)
-}
-
-/// [`write`], then, when `close` is given (a handle on the client's socket), the connection is
-/// shut down before `tiny_http` gets it back: the answer says `Connection: close`, and nothing
-/// `tiny_http` may still have buffered from the client is read as another request.
-pub fn write_then_close(
-    request: tiny_http::Request,
-    status: u16,
-    headers: &[(&str, &str)],
-    body: Body<'_>,
-    close: Option<&std::net::TcpStream>,
-) -> io::Result<Written> {
-    let is_head = request.method() == &tiny_http::Method::Head;
-    let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
-    let no_body = bodiless(is_head, status);
-    let mut writer = request.into_writer();
-
+    let no_body = bodiless(framing.is_head, status);
     let mut head = Vec::with_capacity(512);
     head.extend_from_slice(b"HTTP/1.1 ");
     head.extend_from_slice(status.to_string().as_bytes());
@@ -93,7 +93,7 @@ pub fn write_then_close(
         Body::Bytes(b) => Some(b.len() as u64),
         Body::Stream { length, .. } => *length,
     };
-    let chunked = !no_body && length.is_none() && !http10;
+    let chunked = !no_body && length.is_none() && !framing.http10;
     let status_forbids_length = (100..200).contains(&status) || status == 204;
     match length {
         Some(n) if !status_forbids_length && (status != 304 || n > 0) => {
@@ -102,21 +102,17 @@ pub fn write_then_close(
             head.extend_from_slice(b"\r\n");
         }
         _ if chunked => head.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
-        None if !no_body => head.extend_from_slice(b"Connection: close\r\n"),
         _ => {}
     }
     let close_delimited = length.is_none() && !no_body && !chunked;
-    let closing = close.is_some() || CLOSING.load(std::sync::atomic::Ordering::Relaxed);
-    if closing && !close_delimited {
+    if close_delimited || !framing.keep_alive || !keeping_connections() {
         head.extend_from_slice(b"Connection: close\r\n");
+    } else if framing.http10 {
+        head.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     head.extend_from_slice(b"\r\n");
-    let result = write_head_and_body(&mut writer, head, no_body, body, chunked);
-    if let Some(socket) = close {
-        let _ = writer.flush();
-        let _ = socket.shutdown(std::net::Shutdown::Both);
-    }
-    result.map(|body_bytes| Written {
+    let body_bytes = write_head_and_body(writer, head, no_body, body, chunked)?;
+    Ok(Written {
         body_bytes,
         close_delimited,
     })
@@ -156,7 +152,7 @@ fn write_head_and_body(
 ///
 /// `ureq` returns a connection to its pool only on a read that finds the body's end. Probing for
 /// that end *after* the client had the whole answer let the client's next request reach another
-/// worker before the connection was back, so it opened a new upstream connection (a race seen
+/// thread before the connection was back, so it opened a new upstream connection (a race seen
 /// under load). A fulfilled `ureq` body answers the extra read with 0 at once, without touching
 /// the socket.
 pub struct EndProbing<R> {
@@ -196,8 +192,9 @@ impl<R: Read> Read for EndProbing<R> {
 }
 
 thread_local! {
-    /// Each worker's copy buffer, allocated once: a fresh zeroed 64 KiB per response showed up
-    /// as the largest user-space cost in the profile (memset and page faults).
+    /// Each connection thread's copy buffer, allocated once: a fresh zeroed buffer per
+    /// response showed up as the largest user-space cost in the profile (memset and page
+    /// faults). Freed when the connection's thread ends.
     static COPY_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -215,8 +212,8 @@ fn copy_body(
 ) -> io::Result<u64> {
     COPY_BUF.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
-            if buf.len() < COPY_BUFFER {
-                buf.resize(COPY_BUFFER, 0);
+            if buf.len() < COPY_BUFFER + CHUNK_PREFIX + 2 {
+                buf.resize(COPY_BUFFER + CHUNK_PREFIX + 2, 0);
             }
             copy_with(reader, writer, length, chunked, head, &mut buf)
         }
@@ -227,7 +224,7 @@ fn copy_body(
             length,
             chunked,
             head,
-            &mut vec![0u8; COPY_BUFFER],
+            &mut vec![0u8; COPY_BUFFER + CHUNK_PREFIX + 2],
         ),
     })
 }
@@ -248,27 +245,33 @@ fn copy_with(
         }
     }
     let mut total = 0u64;
+    // Data is read after room for a chunk-size line, so a chunk goes out in one write.
+    let data_end = buf.len() - 2;
     loop {
+        let room = data_end - CHUNK_PREFIX;
         let want = match length {
             Some(n) if total >= n => break,
-            Some(n) => buf.len().min((n - total) as usize),
-            None => buf.len(),
+            Some(n) => room.min((n - total) as usize),
+            None => room,
         };
-        let read = match reader.read(&mut buf[..want]) {
+        let read = match reader.read(&mut buf[CHUNK_PREFIX..CHUNK_PREFIX + want]) {
             Ok(0) => break,
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        let data = CHUNK_PREFIX..CHUNK_PREFIX + read;
         if chunked {
-            write!(writer, "{read:x}\r\n")?;
-            writer.write_all(&buf[..read])?;
-            writer.write_all(b"\r\n")?;
+            let size = format!("{read:x}\r\n");
+            let from = CHUNK_PREFIX - size.len();
+            buf[from..CHUNK_PREFIX].copy_from_slice(size.as_bytes());
+            buf[data.end..data.end + 2].copy_from_slice(b"\r\n");
+            writer.write_all(&buf[from..data.end + 2])?;
         } else if let Some(mut h) = pending_head.take() {
-            h.extend_from_slice(&buf[..read]);
+            h.extend_from_slice(&buf[data]);
             writer.write_all(&h)?;
         } else {
-            writer.write_all(&buf[..read])?;
+            writer.write_all(&buf[data])?;
         }
         writer.flush()?;
         total += read as u64;

@@ -91,9 +91,10 @@ static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
 static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
 static TOKENS_MINTED: AtomicU64 = AtomicU64::new(0);
 static TOKENS_REUSED: AtomicU64 = AtomicU64::new(0);
-static REJECTED: AtomicU64 = AtomicU64::new(0);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+static SHED: AtomicU64 = AtomicU64::new(0);
 static IN_FLIGHT: AtomicI64 = AtomicI64::new(0);
-static QUEUED: AtomicI64 = AtomicI64::new(0);
+static CONNECTIONS: AtomicI64 = AtomicI64::new(0);
 static WEBSOCKETS: AtomicI64 = AtomicI64::new(0);
 static START_TIME: AtomicU64 = AtomicU64::new(0);
 
@@ -102,14 +103,8 @@ pub fn init() {
     START_TIME.store(crate::obs::timefmt::unix_now(), Relaxed);
 }
 
-/// A request was handed to the worker pool and waits for a worker.
-pub fn request_queued() {
-    QUEUED.fetch_add(1, Relaxed);
-}
-
-/// A worker picked up a request: it leaves the queue and is in flight until the guard drops.
+/// A request's head was read: it is in flight until the guard drops.
 pub fn request_started() -> InFlight {
-    QUEUED.fetch_sub(1, Relaxed);
     IN_FLIGHT.fetch_add(1, Relaxed);
     InFlight(())
 }
@@ -137,9 +132,30 @@ pub fn request_finished(route: RouteKind, status: u16, elapsed: Duration) {
     LATENCY_SUM_US[route.index()].fetch_add(us, Relaxed);
 }
 
-/// The dispatcher refused a request because the queue was full (it is also counted as a local 503).
-pub fn request_rejected() {
-    REJECTED.fetch_add(1, Relaxed);
+/// A new connection was refused: `--max-connections` were open, none of them idle.
+pub fn connection_refused() {
+    REFUSED.fetch_add(1, Relaxed);
+}
+
+/// An idle connection was closed to make room for a new one (`--max-connections`).
+pub fn connection_shed() {
+    SHED.fetch_add(1, Relaxed);
+}
+
+/// A client connection was accepted; it counts as open until the guard drops.
+pub fn connection_opened() -> OpenConnection {
+    CONNECTIONS.fetch_add(1, Relaxed);
+    OpenConnection(())
+}
+
+/// Keeps a client connection counted as open; dropping it (even on a panic) ends that.
+#[must_use = "the connection stops counting as open when this is dropped"]
+pub struct OpenConnection(());
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        CONNECTIONS.fetch_sub(1, Relaxed);
+    }
 }
 
 /// A session lookup against Ory ended with `outcome`.
@@ -258,7 +274,7 @@ pub fn render() -> String {
         ));
     }
 
-    let counters: [(&str, &str, &AtomicU64); 5] = [
+    let counters: [(&str, &str, &AtomicU64); 6] = [
         (
             "ory_proxy_session_cache_hits_total",
             "Session lookups answered from the cache.",
@@ -280,9 +296,14 @@ pub fn render() -> String {
             &TOKENS_REUSED,
         ),
         (
-            "ory_proxy_rejected_total",
-            "Requests refused with 503 because the queue was full.",
-            &REJECTED,
+            "ory_proxy_connections_refused_total",
+            "New connections refused (503) because --max-connections were open and busy.",
+            &REFUSED,
+        ),
+        (
+            "ory_proxy_connections_shed_total",
+            "Idle connections closed to make room for new ones (--max-connections).",
+            &SHED,
         ),
     ];
     for (name, help, value) in counters {
@@ -295,13 +316,13 @@ pub fn render() -> String {
     let gauges: [(&str, &str, &AtomicI64); 3] = [
         (
             "ory_proxy_requests_in_flight",
-            "Requests being handled by a worker.",
+            "Requests being handled.",
             &IN_FLIGHT,
         ),
         (
-            "ory_proxy_requests_queued",
-            "Requests waiting for a worker.",
-            &QUEUED,
+            "ory_proxy_connections_open",
+            "Client connections open (each has its own thread).",
+            &CONNECTIONS,
         ),
         (
             "ory_proxy_websockets_open",

@@ -7,12 +7,13 @@
 //! the lookup did, or the cache would keep the session it was asked to forget.
 
 use crate::error::Error;
+use crate::http::head::Request;
 use crate::obs::logger;
 use crate::obs::metrics::{self, WhoamiOutcome};
 use crate::ory::cache::{Cached, Fetched};
 use crate::ory::jwt::Claims;
 use crate::ory::session::{self, Credentials, Session};
-use crate::proxy::{header_pairs, App, Dest, Exchange};
+use crate::proxy::{header_pairs, App, Context, Dest};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,12 +23,15 @@ impl App {
     /// `Authorization` value to send.
     pub(crate) fn identify(
         &self,
-        request: &tiny_http::Request,
+        cx: &mut Context<'_>,
         dest: Dest,
-        ex: &mut Exchange,
     ) -> Result<(Option<Fetched>, Option<Arc<str>>), Error> {
         let lookup = if dest == Dest::Upstream && self.config.jwt {
-            self.session_of(request, ex)?
+            let (found, outcome) = self.session_of(&cx.ex.request, &cx.request_id);
+            if let Some(outcome) = outcome {
+                cx.session = outcome;
+            }
+            found?
         } else {
             None
         };
@@ -38,18 +42,18 @@ impl App {
         Ok((lookup, authorization))
     }
     /// Looks up the session when the request carries credentials (`None` when it does not),
-    /// through the session cache when it is on.
+    /// through the session cache when it is on; also returns the session outcome for the log.
     fn session_of(
         &self,
-        request: &tiny_http::Request,
-        ex: &mut Exchange,
-    ) -> Result<Option<Fetched>, Error> {
+        request: &Request,
+        request_id: &str,
+    ) -> (Result<Option<Fetched>, Error>, Option<&'static str>) {
         let cookie = cookie_of(request);
         let mut creds = credentials_of(request, cookie.as_deref());
         if !creds.present() {
-            return Ok(None);
+            return (Ok(None), None);
         }
-        creds.request_id = Some(&ex.request_id);
+        creds.request_id = Some(request_id);
         let started = Instant::now();
         let mut asked = false;
         let mut lookup = || {
@@ -82,7 +86,7 @@ impl App {
                 metrics::cache_hit();
             }
         }
-        ex.session = match &fetched {
+        let outcome = match &fetched {
             Ok(f) if matches!(f.cached.session, Session::Active(_)) => "active",
             Ok(_) => "anonymous",
             Err(Error::RateLimited { .. }) => "rate_limited",
@@ -102,11 +106,11 @@ impl App {
                 started.elapsed().as_secs_f64() * 1000.0
             )
         });
-        fetched.map(Some)
+        (fetched.map(Some), Some(outcome))
     }
 
     /// Drops the cached session of a logout request's credentials.
-    pub(crate) fn evict_session_of(&self, request: &tiny_http::Request) {
+    pub(crate) fn evict_session_of(&self, request: &Request) {
         if let Some(cache) = &self.sessions {
             let cookie = cookie_of(request);
             let creds = credentials_of(request, cookie.as_deref());
@@ -160,7 +164,7 @@ impl App {
 /// Every `Cookie` header of the request as one value. HTTP/1.1 clients send one, but a front
 /// end that splits cookies (as HTTP/2 allows, RFC 9113 §8.2.3) sends several, and the session
 /// cookie must not be lost because another `Cookie` header came after it.
-fn cookie_of(request: &tiny_http::Request) -> Option<Cow<'_, str>> {
+fn cookie_of(request: &Request) -> Option<Cow<'_, str>> {
     let mut values = header_pairs(request)
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
         .map(|(_, v)| v);
@@ -180,7 +184,7 @@ fn cookie_of(request: &tiny_http::Request) -> Option<Cow<'_, str>> {
 /// The credentials whoami needs, borrowed from the request's headers (the last `X-Session-Token`
 /// and `Authorization` win); `cookie` is [`cookie_of`] the same request. The request id is not
 /// read here: the lookup sends the one the access log uses.
-fn credentials_of<'a>(request: &'a tiny_http::Request, cookie: Option<&'a str>) -> Credentials<'a> {
+fn credentials_of<'a>(request: &'a Request, cookie: Option<&'a str>) -> Credentials<'a> {
     let mut creds = Credentials {
         cookie,
         ..Credentials::default()

@@ -6,33 +6,27 @@
 //! live apart from the forwarding path in [`crate::proxy`].
 
 use crate::error::Error;
-use crate::http::response::{self, Body};
+use crate::http::head::Request;
+use crate::http::response::Body;
 use crate::obs::logger;
 use crate::obs::metrics;
 use crate::ory::jwt::KeySet;
 use crate::proxy::route::Route;
-use crate::proxy::{header, App, Exchange};
+use crate::proxy::{header, App, Context};
 
 impl App {
     /// Answers a route the proxy serves itself (anything but [`Route::Ory`] and
     /// [`Route::Upstream`], which the caller forwards); returns the status.
-    pub(crate) fn serve_local(
-        &self,
-        request: tiny_http::Request,
-        route: Route<'_>,
-        method: &str,
-        target: &str,
-        ex: &mut Exchange,
-    ) -> u16 {
+    pub(crate) fn serve_local(&self, cx: &mut Context<'_>, route: Route<'_>) -> u16 {
         match route {
             Route::Jwks => {
                 let jwks = self.keys.as_ref().map(KeySet::jwks_json).unwrap_or(b"");
-                self.serve_own(request, 200, "application/json", jwks, ex)
+                self.serve_own(cx, 200, "application/json", jwks)
             }
-            Route::Alive => self.serve_read_only(request, method, target, ex, |_| {
+            Route::Alive => self.serve_read_only(cx, |_| {
                 (200, "application/json", br#"{"status":"ok"}"#.to_vec())
             }),
-            Route::Ready => self.serve_read_only(request, method, target, ex, |app| {
+            Route::Ready => self.serve_read_only(cx, |app| {
                 let report = app.readiness.check();
                 (
                     report.status(),
@@ -40,13 +34,11 @@ impl App {
                     report.json().into_bytes(),
                 )
             }),
-            Route::Metrics if self.config.metrics => {
-                self.serve_read_only(request, method, target, ex, |_| {
-                    (200, metrics::CONTENT_TYPE, metrics::render().into_bytes())
-                })
-            }
+            Route::Metrics if self.config.metrics => self.serve_read_only(cx, |_| {
+                (200, metrics::CONTENT_TYPE, metrics::render().into_bytes())
+            }),
             Route::Metrics | Route::ProxyOwn | Route::Ory(_) | Route::Upstream(_) => {
-                self.fail(request, method, target, Error::NotFound, ex)
+                self.fail(cx, Error::NotFound)
             }
         }
     }
@@ -54,47 +46,39 @@ impl App {
     /// Answers a `GET`/`HEAD`-only endpoint of the proxy's own (405 for other methods).
     fn serve_read_only(
         &self,
-        request: tiny_http::Request,
-        method: &str,
-        target: &str,
-        ex: &mut Exchange,
+        cx: &mut Context<'_>,
         answer: impl FnOnce(&App) -> (u16, &'static str, Vec<u8>),
     ) -> u16 {
-        if method != "GET" && method != "HEAD" {
+        if cx.method() != "GET" && cx.method() != "HEAD" {
             let error = Error::MethodNotAllowed { allow: "GET, HEAD" };
-            return self.fail(request, method, target, error, ex);
+            return self.fail(cx, error);
         }
         let (status, content_type, body) = answer(self);
-        self.serve_own(request, status, content_type, &body, ex)
+        self.serve_own(cx, status, content_type, &body)
     }
 
     /// Writes one of the proxy's own answers (never cached by intermediaries).
-    fn serve_own(
-        &self,
-        request: tiny_http::Request,
-        status: u16,
-        content_type: &str,
-        body: &[u8],
-        ex: &mut Exchange,
-    ) -> u16 {
-        let cors = self.cors_headers(&request, false);
+    fn serve_own(&self, cx: &mut Context<'_>, status: u16, content_type: &str, body: &[u8]) -> u16 {
+        let cors = self.cors_headers(cx.req(), false);
         let mut headers = vec![
             ("Content-Type", content_type),
             ("Cache-Control", "no-cache"),
         ];
         headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
-        if let Ok(w) = response::write(request, status, &headers, Body::Bytes(body)) {
-            ex.bytes = w.body_bytes;
+        if let Ok(w) = cx.ex.respond(status, &headers, Body::Bytes(body)) {
+            cx.bytes = w.body_bytes;
         }
         status
     }
+
     /// Answers a CORS preflight itself: 204, with the grant when the origin is allowed.
-    pub(crate) fn answer_preflight(&self, request: tiny_http::Request, target: &str) -> u16 {
-        let decision = self.cors.decide(header(&request, "origin"));
-        let method = header(&request, "access-control-request-method").unwrap_or_default();
+    pub(crate) fn answer_preflight(&self, cx: &mut Context<'_>) -> u16 {
+        let request = cx.req();
+        let decision = self.cors.decide(header(request, "origin"));
+        let method = header(request, "access-control-request-method").unwrap_or_default();
         logger::debug(|| {
-            let path = logger::path_of(target);
-            let requested = header(&request, "access-control-request-headers").unwrap_or("");
+            let path = logger::path_of(&request.target);
+            let requested = header(request, "access-control-request-headers").unwrap_or("");
             let refused = self.cors.disallowed_headers(requested);
             let headers_note = if refused.is_empty() {
                 String::new()
@@ -108,14 +92,14 @@ impl App {
         });
         let headers = self.cors.preflight_headers(&decision, method);
         let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let _ = response::write(request, 204, &headers, Body::Empty);
+        let _ = cx.ex.respond(204, &headers, Body::Empty);
         204
     }
 }
 
 /// Whether a request is a CORS preflight: `OPTIONS` with `Origin` and
 /// `Access-Control-Request-Method` (a plain `OPTIONS` goes to the upstream).
-pub(crate) fn is_preflight(request: &tiny_http::Request) -> bool {
+pub(crate) fn is_preflight(request: &Request) -> bool {
     header(request, "origin").is_some()
         && header(request, "access-control-request-method").is_some()
 }

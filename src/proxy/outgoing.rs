@@ -5,12 +5,12 @@
 //! path ([`crate::proxy::upgrade`]) builds with the same rules and writes the head itself.
 
 use crate::error::Error;
+use crate::http::body::BodyReader;
 use crate::http::framing::BodyFraming;
-use crate::http::intake::{BodyState, TrackedBody};
+use crate::http::head::Request;
 use crate::policy::headers;
 use crate::proxy::route;
 use crate::proxy::{header_pairs, App, Dest};
-use crate::sys;
 use ureq::http;
 use ureq::SendBody;
 
@@ -18,8 +18,8 @@ impl App {
     /// The request for the next hop, headers filtered and set per SPEC §3; no body yet.
     pub(crate) fn build_request(
         &self,
-        request: &tiny_http::Request,
-        (method, dest, path, framing): (&str, Dest, &str, BodyFraming),
+        request: &Request,
+        (dest, path, framing): (Dest, &str, BodyFraming),
         authorization: Option<&str>,
         request_id: &str,
     ) -> Result<Outgoing, Error> {
@@ -29,14 +29,15 @@ impl App {
             Dest::Upstream => cfg.upstream.origin.as_str(),
         };
         let mut builder = http::Request::builder()
-            .method(method)
+            .method(request.method.as_str())
             .uri(format!("{base}{path}"));
         let named = headers::connection_tokens(header_pairs(request));
         let pass_authorization = dest == Dest::Ory || !cfg.jwt;
         let mut client_host = None;
-        for (name, value) in header_pairs(request) {
+        // Values keep their bytes: obs-text (0x80–0xFF) is forwarded unchanged.
+        for (name, value) in request.header_bytes() {
             if name.eq_ignore_ascii_case("host") {
-                client_host = Some(value);
+                client_host = std::str::from_utf8(value).ok();
             }
             if !headers::forward_request_header(name, &named, pass_authorization) {
                 continue;
@@ -49,7 +50,7 @@ impl App {
             }
             builder = builder.header(name, value);
         }
-        let forwarded_host = route::absolute_authority(request.url())
+        let forwarded_host = route::absolute_authority(&request.target)
             .or(client_host)
             .unwrap_or(&cfg.public.authority);
         let host = match dest {
@@ -59,7 +60,7 @@ impl App {
         };
         builder = builder
             .header("host", host)
-            .header("x-forwarded-for", headers::client_ip(request.remote_addr()))
+            .header("x-forwarded-for", headers::client_ip(Some(&request.peer)))
             .header("x-forwarded-proto", cfg.public.scheme)
             .header("x-forwarded-host", forwarded_host)
             .header("x-request-id", request_id);
@@ -95,9 +96,7 @@ pub(crate) struct Outgoing {
 pub(crate) fn send(
     agent: &ureq::Agent,
     outgoing: Outgoing,
-    request: &mut tiny_http::Request,
-    state: &mut BodyState,
-    listen_port: u16,
+    mut body: BodyReader<'_>,
 ) -> Result<http::Response<ureq::Body>, SendError> {
     let result = match outgoing.framing {
         BodyFraming::None | BodyFraming::Length(0) => {
@@ -105,24 +104,7 @@ pub(crate) fn send(
             agent.run(req)
         }
         BodyFraming::Length(_) | BodyFraming::Chunked => {
-            let peer = request.remote_addr().copied();
-            let client_closed = move || {
-                peer.and_then(|p| sys::find_client_socket(listen_port, p))
-                    .is_some_and(|socket| sys::peer_closed(&socket))
-            };
-            let mut tracked = TrackedBody {
-                inner: request.as_reader(),
-                state,
-                client_closed: match outgoing.framing {
-                    BodyFraming::Chunked => Some(&client_closed),
-                    _ => None,
-                },
-                length: match outgoing.framing {
-                    BodyFraming::Length(n) => Some(n),
-                    _ => None,
-                },
-            };
-            let body = SendBody::from_reader(&mut tracked);
+            let body = SendBody::from_reader(&mut body);
             let req = outgoing.builder.body(body).map_err(SendError::Build)?;
             agent.run(req)
         }

@@ -1,15 +1,14 @@
-//! Upgraded connections (WebSocket and any other `Upgrade`), relayed in both directions at once.
+//! Upgraded (WebSocket) connections, relayed in both directions at once.
 //!
-//! Neither crate of the design can do this alone: `ureq` cannot hand over its socket after a
-//! `101 Switching Protocols`, and `tiny_http`'s upgraded stream is one `Read + Write` object that
-//! two threads cannot use at the same time. So the upstream side is a hand-written HTTP/1.1
-//! handshake over a plain `TcpStream`, and the client side is a second handle on the client's
-//! socket ([`crate::sys::find_client_socket`]); both are split with `try_clone()` and copied by two
-//! dedicated threads, so a long-lived socket never occupies a request worker. `tiny_http`'s own
-//! upgraded stream is kept (unused) until the relay ends, because dropping it shuts the socket.
+//! `ureq` cannot hand over its socket after a `101 Switching Protocols`, so the upstream side is
+//! a hand-written HTTP/1.1 handshake over a plain `TcpStream`; the client side is the
+//! connection's own socket, handed over with the bytes already read after its head
+//! ([`crate::http::conn::Exchange::upgrade`]). Both are split with `try_clone()` and copied by
+//! two dedicated threads.
 //!
 //! At most [`MAX_TUNNELS`] relays run at once; beyond that an upgrade is refused with 503.
 
+use crate::http::head::Request;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,31 +60,26 @@ pub fn open_count() -> usize {
     OPEN.load(Ordering::Relaxed)
 }
 
-/// Whether `tiny_http` treats the request as an upgrade: its `Connection` header mentions
-/// "upgrade" (it then hands over the raw stream as the body and ends the connection after it).
-pub fn connection_mentions_upgrade(request: &tiny_http::Request) -> bool {
+/// Whether the request's first `Connection` header mentions "upgrade" (such a request never
+/// has its connection kept: see `proxy::forward`).
+pub fn connection_mentions_upgrade(request: &Request) -> bool {
     request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case("connection"))
-        .is_some_and(|h| h.value.as_str().to_ascii_lowercase().contains("upgrade"))
+        .header("connection")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("upgrade"))
 }
 
 /// The `Upgrade` header's value when the request asks for one properly (`Connection: upgrade`
 /// as a token and a non-empty `Upgrade`).
-pub fn requested_protocol(request: &tiny_http::Request) -> Option<String> {
+pub fn requested_protocol(request: &Request) -> Option<String> {
     let mut token = false;
     let mut protocol = None;
-    for h in request.headers() {
-        let name = h.field.as_str().as_str();
+    for (name, value) in request.header_pairs() {
         if name.eq_ignore_ascii_case("connection") {
-            token |= h
-                .value
-                .as_str()
+            token |= value
                 .split(',')
                 .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
-        } else if name.eq_ignore_ascii_case("upgrade") && !h.value.as_str().trim().is_empty() {
-            protocol = Some(h.value.as_str().trim().to_owned());
+        } else if name.eq_ignore_ascii_case("upgrade") && !value.trim().is_empty() {
+            protocol = Some(value.trim().to_owned());
         }
     }
     protocol.filter(|_| token)
@@ -213,8 +207,6 @@ pub struct Relay {
     pub client_pending: Vec<u8>,
     /// Upstream bytes that arrived right after its 101 (sent to the client first).
     pub upstream_pending: Vec<u8>,
-    /// Kept alive until the relay ends (`tiny_http`'s stream shuts the socket when dropped).
-    pub keep: Box<dyn Send>,
     pub slot: Slot,
 }
 
@@ -225,7 +217,6 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
         upstream,
         client_pending,
         upstream_pending,
-        keep,
         slot,
     } = relay;
     // Idle WebSockets are normal: no read timeout while both directions are open; keepalive
@@ -248,7 +239,6 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
             if let Ok(handle) = up {
                 let _ = handle.join();
             }
-            drop(keep);
             drop(slot);
         })?;
     Ok(())

@@ -11,11 +11,10 @@ use crate::ory::cache::Fetched;
 use crate::policy::cors;
 use crate::policy::headers;
 use crate::proxy::outgoing::{map_send_error, SendError};
-use crate::proxy::{App, Dest, Exchange};
+use crate::proxy::{App, Context, Dest};
 use crate::rewrite::body as body_rewrite;
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::net::TcpStream;
 use ureq::http;
 
 impl App {
@@ -39,21 +38,15 @@ impl App {
     }
 
     /// Passes the next hop's response back to the client; returns the status for the access log.
-    /// `closing` is the client socket to shut after the answer when its request body was not
-    /// read to the end.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn reply(
         &self,
-        request: tiny_http::Request,
-        method: &str,
-        target: &str,
+        cx: &mut Context<'_>,
         dest: Dest,
         upstream_response: http::Response<ureq::Body>,
         lookup: Option<&Fetched>,
-        closing: Option<TcpStream>,
-        ex: &mut Exchange,
     ) -> u16 {
-        let peer = request.remote_addr().copied();
+        let method = cx.method().to_owned();
+        let target = cx.target().to_owned();
         let status = upstream_response.status().as_u16();
         let (parts, body) = upstream_response.into_parts();
         // A map lookup instead of a walk over every header: names from ureq are lowercase.
@@ -78,7 +71,7 @@ impl App {
             let Ok(v) = std::str::from_utf8(value.as_bytes()) else {
                 logger::error(&format!(
                     "{method} {}: dropped response header {name}: not UTF-8",
-                    logger::path_of(target)
+                    logger::path_of(&target)
                 ));
                 continue;
             };
@@ -95,7 +88,7 @@ impl App {
                     .map(|c| ("set-cookie", Cow::Owned(self.rewriter.set_cookie(c)))),
             );
         }
-        let cors = self.cors_headers(&request, vary_has_origin);
+        let cors = self.cors_headers(cx.req(), vary_has_origin);
         out.extend(cors.into_iter().map(|(n, v)| (n, Cow::Owned(v))));
         let out: Vec<(&str, &str)> = out.iter().map(|(n, v)| (*n, v.as_ref())).collect();
 
@@ -134,7 +127,7 @@ impl App {
                 .read_to_end(&mut buffered);
             if let Err(e) = read {
                 let error = map_send_error(dest, SendError::Run(ureq::Error::Io(e)));
-                return self.fail(request, method, target, error, ex);
+                return self.fail(cx, error);
             }
             if buffered.len() as u64 <= body_rewrite::MAX_REWRITE_BODY {
                 rewritten = Some(self.rewriter.body(&buffered).unwrap_or(buffered));
@@ -151,23 +144,17 @@ impl App {
                 length,
             },
         };
-        match response::write_then_close(request, status, &out, body, closing.as_ref()) {
-            Ok(w) => {
-                ex.bytes = w.body_bytes;
-                if w.close_delimited {
-                    self.close_client(peer);
-                }
-            }
+        match cx.ex.respond(status, &out, body) {
+            Ok(w) => cx.bytes = w.body_bytes,
             Err(e) => {
-                // The client saw a head promising more than it got: close the connection so it
-                // notices now instead of waiting for bytes that never come.
-                self.close_client(peer);
+                // The client saw a head promising more than it got: the connection closes, so
+                // it notices now instead of waiting for bytes that never come.
                 if e.kind() != io::ErrorKind::BrokenPipe
                     && e.kind() != io::ErrorKind::ConnectionReset
                 {
                     logger::error(&format!(
                         "{method} {}: response body interrupted: {e}",
-                        logger::path_of(target)
+                        logger::path_of(&target)
                     ));
                 }
             }

@@ -5,8 +5,8 @@
 //! other request; only the transport differs. The upstream's `101` is passed back to the client
 //! with its headers (`Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`, …), then both sockets are
 //! relayed byte for byte. Any other answer (a 401, a 404, a 426) is passed back as an ordinary
-//! response and the connection ends. Upgrades to an `https://` next hop are not supported (no
-//! TLS client outside `ureq`): they answer 502 and are listed in the README's known limits.
+//! response and the connection ends. Upgrades to an `https://` next hop are not supported yet:
+//! they answer 502 and are listed in the README's known limits.
 
 use crate::error::Error;
 use crate::http::framing::BodyFraming;
@@ -14,8 +14,7 @@ use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::policy::headers;
 use crate::proxy::relay::{self, Relay, Slot};
-use crate::proxy::{App, Dest, Exchange};
-use crate::sys;
+use crate::proxy::{App, Context, Dest};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
@@ -23,19 +22,18 @@ impl App {
     /// Forwards an upgrade request; returns the status for the access log.
     pub(crate) fn forward_upgrade(
         &self,
-        request: tiny_http::Request,
-        method: &str,
-        target: &str,
+        cx: &mut Context<'_>,
         (dest, path): (Dest, &str),
         protocol: &str,
-        ex: &mut Exchange,
     ) -> u16 {
+        // Whatever the answer, this connection carries no further request.
+        cx.ex.close_after();
         let Some(slot) = Slot::reserve() else {
-            return self.fail(request, method, target, Error::Overloaded, ex);
+            return self.fail(cx, Error::Overloaded);
         };
-        let (lookup, authorization) = match self.identify(&request, dest, ex) {
+        let (lookup, authorization) = match self.identify(cx, dest) {
             Ok(x) => x,
-            Err(e) => return self.fail(request, method, target, e, ex),
+            Err(e) => return self.fail(cx, e),
         };
         let origin = match dest {
             Dest::Ory => &self.config.sdk,
@@ -46,29 +44,30 @@ impl App {
                 dest,
                 "upgrades to an https:// next hop are not supported".into(),
             );
-            return self.fail(request, method, target, e, ex);
+            return self.fail(cx, e);
         }
         let full_path = match dest {
             Dest::Ory => format!("{}{path}", self.config.sdk_path),
             Dest::Upstream => path.to_owned(),
         };
         let outgoing = match self.build_request(
-            &request,
-            (method, dest, path, BodyFraming::None),
+            cx.req(),
+            (dest, path, BodyFraming::None),
             authorization.as_deref(),
-            &ex.request_id,
+            &cx.request_id,
         ) {
             Ok(o) => o,
-            Err(e) => return self.fail(request, method, target, e, ex),
+            Err(e) => return self.fail(cx, e),
         };
         let built = match outgoing.builder.body(()) {
             Ok(b) => b,
             Err(e) => {
                 let e = Error::BadRequest(format!("cannot forward request: {e}"));
-                return self.fail(request, method, target, e, ex);
+                return self.fail(cx, e);
             }
         };
-        let head = relay::request_head(method, &full_path, built.headers(), protocol);
+        let method = cx.method().to_owned();
+        let head = relay::request_head(&method, &full_path, built.headers(), protocol);
         let (upstream, answer, pending) = match self.handshake(&origin.host, origin.port, &head) {
             Ok(x) => x,
             Err(e) => {
@@ -77,7 +76,7 @@ impl App {
                 } else {
                     unreachable(dest, e.to_string())
                 };
-                return self.fail(request, method, target, error, ex);
+                return self.fail(cx, error);
             }
         };
 
@@ -108,32 +107,13 @@ impl App {
             .collect();
 
         if answer.status != 101 {
-            return self.pass_refusal(request, method, &answer, &out, pending, upstream);
+            return self.pass_refusal(cx, &answer, &out, pending, upstream);
         }
-
-        let peer = request.remote_addr().copied();
-        let Some(client) = peer.and_then(|p| sys::find_client_socket(self.config.port, p)) else {
-            // The client is gone; nothing to relay.
-            return 499;
-        };
-        let upgraded_to = answer
-            .get("upgrade")
-            .filter(|p| !p.is_empty())
-            .unwrap_or(protocol)
-            .to_owned();
-        let mut switching = tiny_http::Response::empty(101);
-        for (name, value) in &out {
-            if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-                switching.add_header(h);
-            }
-        }
-        let mut stream = request.upgrade(&upgraded_to, switching);
-        let client_pending = match drain_buffered(&client, &mut stream) {
-            Ok(p) => p,
+        let (client, client_pending) = match cx.ex.upgrade(&out) {
+            Ok(x) => x,
             Err(e) => {
                 logger::error(&format!("{method} {path}: upgrade hand-over failed: {e}"));
                 let _ = upstream.shutdown(std::net::Shutdown::Both);
-                let _ = client.shutdown(std::net::Shutdown::Both);
                 return 101;
             }
         };
@@ -143,7 +123,6 @@ impl App {
             upstream,
             client_pending,
             upstream_pending: pending,
-            keep: Box::new((stream, self.activity.enter(peer))),
             slot,
         };
         if let Err(e) = relay::spawn(relay) {
@@ -180,12 +159,10 @@ impl App {
         Ok((stream, answer, pending))
     }
 
-    /// Passes a non-101 answer to the client as an ordinary response; the connection then ends
-    /// (`tiny_http` never reuses a connection that asked for an upgrade).
+    /// Passes a non-101 answer to the client as an ordinary response; the connection then ends.
     fn pass_refusal(
         &self,
-        request: tiny_http::Request,
-        method: &str,
+        cx: &mut Context<'_>,
         answer: &relay::ResponseHead,
         out: &[(&str, &str)],
         pending: Vec<u8>,
@@ -198,13 +175,12 @@ impl App {
             let e = Error::UpstreamUnreachable(
                 "upstream declined the upgrade with a chunked body (not supported)".into(),
             );
-            let target = request.url().to_owned();
-            return self.answer_error(request, method, &target, e);
+            return self.fail(cx, e);
         }
         let length = answer
             .get("content-length")
             .and_then(|v| v.parse::<u64>().ok());
-        let no_body = response::bodiless(method == "HEAD", answer.status);
+        let no_body = response::bodiless(cx.req().is_head(), answer.status);
         let mut reader = io::Cursor::new(pending).chain(upstream);
         let body = if no_body {
             Body::Empty
@@ -214,39 +190,11 @@ impl App {
                 length,
             }
         };
-        let peer = request.remote_addr().copied();
-        match response::write(request, answer.status, out, body) {
-            Ok(w) if w.close_delimited => self.close_client(peer),
-            Ok(_) => {}
-            Err(_) => self.close_client(peer),
+        if let Ok(w) = cx.ex.respond(answer.status, out, body) {
+            cx.bytes = w.body_bytes;
         }
         answer.status
     }
-}
-
-/// Moves the bytes `tiny_http` may already have buffered from the client (sent right after the
-/// handshake) out of its stream, without blocking: the socket is briefly non-blocking, and
-/// whatever the buffered reader returns before `WouldBlock` is pending data for the upstream.
-fn drain_buffered(client: &TcpStream, stream: &mut dyn Read) -> io::Result<Vec<u8>> {
-    client.set_nonblocking(true)?;
-    let mut pending = Vec::new();
-    let mut buf = [0u8; 4096];
-    let result = loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                pending.extend_from_slice(&buf[..n]);
-                if pending.len() >= 64 * 1024 {
-                    break Ok(());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
-        }
-    };
-    client.set_nonblocking(false)?;
-    result.map(|()| pending)
 }
 
 fn unreachable(dest: Dest, message: String) -> Error {

@@ -1,0 +1,345 @@
+//! One client connection, on its own thread, from accept to close.
+//!
+//! The connection is a small state machine ([`State`]), in the spirit of hyper's
+//! `proto/h1/conn.rs`: everything that decides whether it can be kept (the client's keep-alive
+//! wish, an unread body, an answer delimited by closing, a refusal, a shutdown) lives on the one
+//! [`Conn`] value, not in maps keyed by address.
+//!
+//! ```text
+//! Idle ──first byte──► ReadingHead ──head──► ReadingBody/Writing (the handler) ──┬─► Idle
+//!   ▲                  (deadline)                                               ├─► Closing
+//!   └──────── unread body drained (≤ DRAIN_LIMIT) ◄─────────────────────────────┴─► Upgraded
+//! ```
+//!
+//! The thread is the worker: the handler runs on it, blocks on the network, and writes the
+//! answer; nothing is queued behind another connection. Pipelined requests are served in order
+//! because the next head is only read after the answer to the previous one.
+
+use crate::error::Error;
+use crate::http::body::{BodyReader, BodyState};
+use crate::http::head::{self, Request, MAX_HEAD_BYTES};
+use crate::http::input::Input;
+use crate::http::limit::Slot;
+use crate::http::response::{self, Body, Framing, Written};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An unread request body up to this many bytes is read and dropped to keep the connection;
+/// a larger one closes it.
+pub const DRAIN_LIMIT: u64 = 64 * 1024;
+/// How long a closing connection keeps reading (and dropping) what the client still sends, so
+/// the answer is not lost to a reset.
+const LINGER: Duration = Duration::from_secs(2);
+/// At most this much is read while lingering.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// What runs each request: it must answer through the [`Exchange`] (or upgrade it).
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, exchange: Exchange<'_>);
+}
+
+/// Where a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for the first byte of a request (fresh or kept alive); may be shed.
+    Idle,
+    /// Collecting a head that must be whole by the deadline (`--client-timeout` from its
+    /// first byte).
+    ReadingHead { deadline: Instant },
+    /// The handler has the request and may read its body.
+    ReadingBody,
+    /// The handler is writing the answer.
+    Writing,
+    /// Ending: stop writing, drop what the client still sends for a moment, close.
+    Closing,
+    /// The socket went to a WebSocket relay; this thread is done with it.
+    Upgraded,
+}
+
+/// A client connection.
+pub struct Conn {
+    input: Input,
+    state: State,
+    timeout: Duration,
+    peer: SocketAddr,
+    slot: Arc<Slot>,
+    /// Answer every request on this connection with this error (connections over the cap).
+    refuse_with: Option<Error>,
+    // The current exchange.
+    body: BodyState,
+    keep: bool,
+    responded: bool,
+}
+
+impl Conn {
+    pub fn new(
+        stream: Arc<TcpStream>,
+        peer: SocketAddr,
+        timeout: Duration,
+        slot: Arc<Slot>,
+    ) -> Conn {
+        Conn {
+            input: Input::new(stream),
+            state: State::Idle,
+            timeout,
+            peer,
+            slot,
+            refuse_with: None,
+            body: BodyState::new(crate::http::framing::BodyFraming::None, false),
+            keep: false,
+            responded: false,
+        }
+    }
+
+    /// Answers the first request with `error`, then closes.
+    pub fn refusing(mut self, error: Error) -> Conn {
+        self.refuse_with = Some(error);
+        self
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Serves requests until the connection closes or is upgraded.
+    pub fn run(mut self, handler: &dyn Handler) {
+        loop {
+            self.state = match self.state {
+                State::Idle => self.await_request(),
+                State::ReadingHead { deadline } => match self.read_head(deadline) {
+                    Ok(request) => self.exchange(request, handler),
+                    Err(None) => State::Closing,
+                    Err(Some(error)) => {
+                        let request = Request::unparsable(self.peer, error);
+                        self.exchange(request, handler)
+                    }
+                },
+                State::ReadingBody | State::Writing => State::Closing,
+                State::Closing => {
+                    self.linger();
+                    return;
+                }
+                State::Upgraded => return,
+            };
+        }
+    }
+
+    /// Waits up to `--client-timeout` for a request's first byte.
+    fn await_request(&mut self) -> State {
+        self.slot.set_idle();
+        if self.input.buffered().is_empty() {
+            if self.input.set_timeout(self.timeout).is_err() {
+                return State::Closing;
+            }
+            match self.input.fill(MAX_HEAD_BYTES) {
+                Ok(n) if n > 0 => {}
+                // Closed, timed out or shed: an idle connection ends without an answer.
+                _ => return State::Closing,
+            }
+        }
+        if !self.slot.set_busy() {
+            return State::Closing;
+        }
+        State::ReadingHead {
+            deadline: Instant::now() + self.timeout,
+        }
+    }
+
+    /// Reads until the head is complete; `Err(None)` ends the connection without an answer.
+    fn read_head(&mut self, deadline: Instant) -> Result<Request, Option<Error>> {
+        let mut searched = 0;
+        loop {
+            let buffered = self.input.buffered();
+            if let Some(end) = head::head_end(buffered, searched) {
+                if end > MAX_HEAD_BYTES {
+                    return Err(Some(too_large()));
+                }
+                let request = head::parse(&buffered[..end], self.peer);
+                self.input.consume(end);
+                return Ok(request);
+            }
+            searched = buffered.len();
+            if searched > MAX_HEAD_BYTES {
+                return Err(Some(too_large()));
+            }
+            if self.input.set_deadline(deadline).is_err() {
+                return Err(Some(Error::HeadTimeout));
+            }
+            match self.input.fill(MAX_HEAD_BYTES + 1) {
+                Ok(0) => return Err(None),
+                Ok(_) => {}
+                Err(e) if crate::error::is_timeout(&e) => return Err(Some(Error::HeadTimeout)),
+                Err(_) => return Err(None),
+            }
+        }
+    }
+
+    /// Hands one request to the handler, then decides what comes next.
+    fn exchange(&mut self, mut request: Request, handler: &dyn Handler) -> State {
+        if request.refusal.is_none() {
+            request.refusal = self.refuse_with.take();
+        }
+        self.body = BodyState::new(request.framing, request.expects_continue);
+        self.keep = request.keep_alive && request.refusal.is_none() && self.refuse_with.is_none();
+        self.responded = false;
+        self.state = State::ReadingBody;
+        if self.input.set_timeout(self.timeout).is_err() {
+            return State::Closing;
+        }
+        let exchange = Exchange {
+            request,
+            conn: &mut *self,
+        };
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.handle(exchange);
+        }));
+        if self.state == State::Upgraded {
+            return State::Upgraded;
+        }
+        if handled.is_err() || !self.responded || !self.keep {
+            return State::Closing;
+        }
+        if !self.body.done() && !self.drain() {
+            return State::Closing;
+        }
+        if self.input.buffered().is_empty() {
+            State::Idle
+        } else if self.slot.set_busy() {
+            // A pipelined request is already here.
+            State::ReadingHead {
+                deadline: Instant::now() + self.timeout,
+            }
+        } else {
+            State::Closing
+        }
+    }
+
+    /// Whether the body can still be read and dropped within [`DRAIN_LIMIT`] (decided before
+    /// the answer, so that it can say `Connection: close` otherwise).
+    fn drainable(&self) -> bool {
+        self.body.done()
+            || (!self.body.never_asked()
+                && self.body.error.is_none()
+                && self.body.length_left().is_some_and(|n| n <= DRAIN_LIMIT))
+    }
+
+    /// Reads and drops the rest of the body; false when that failed.
+    fn drain(&mut self) -> bool {
+        let deadline = Instant::now() + self.timeout;
+        let mut sink = [0u8; 8192];
+        while !self.body.done() {
+            if self.input.set_deadline(deadline).is_err() {
+                return false;
+            }
+            match self.body.read(&mut self.input, &mut sink) {
+                Ok(0) => return self.body.done(),
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Half-closes, then reads and drops what the client still sends (bounded), so that the
+    /// answer just written is not destroyed by a reset; the socket closes when dropped.
+    fn linger(&mut self) {
+        let stream = self.input.stream();
+        let _ = stream.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + LINGER;
+        let mut dropped = 0;
+        let mut sink = [0u8; 8192];
+        while dropped < LINGER_BYTES && self.input.set_deadline(deadline).is_ok() {
+            match self.input.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => dropped += n,
+            }
+        }
+    }
+}
+
+fn too_large() -> Error {
+    Error::HeadTooLarge(format!("request head larger than {MAX_HEAD_BYTES} bytes"))
+}
+
+/// One request on its connection: the parsed head, its body, and the way to answer.
+pub struct Exchange<'c> {
+    pub request: Request,
+    conn: &'c mut Conn,
+}
+
+impl Exchange<'_> {
+    /// The head and a reader of the body, borrowed together.
+    pub fn parts(&mut self) -> (&Request, BodyReader<'_>) {
+        let conn = &mut *self.conn;
+        let reader = BodyReader {
+            state: &mut conn.body,
+            input: &mut conn.input,
+        };
+        (&self.request, reader)
+    }
+
+    /// How far the body was read, and whether reading it failed.
+    pub fn body_state(&self) -> &BodyState {
+        &self.conn.body
+    }
+
+    /// The connection closes after the answer.
+    pub fn close_after(&mut self) {
+        self.conn.keep = false;
+    }
+
+    /// Writes the answer. After a failed write the connection closes.
+    pub fn respond(
+        &mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> io::Result<Written> {
+        let conn = &mut *self.conn;
+        conn.keep = conn.keep && conn.drainable() && response::keeping_connections();
+        conn.state = State::Writing;
+        conn.responded = true;
+        let framing = Framing {
+            is_head: self.request.is_head(),
+            http10: self.request.minor_version == 0,
+            keep_alive: conn.keep,
+        };
+        let mut writer: &TcpStream = conn.input.stream();
+        let result = response::write(&mut writer, framing, status, headers, body);
+        match &result {
+            Ok(w) if w.close_delimited => conn.keep = false,
+            Ok(_) => {}
+            Err(_) => conn.keep = false,
+        }
+        result
+    }
+
+    /// Writes `101 Switching Protocols` with `headers` and hands the socket over: a handle on
+    /// it and the bytes the client already sent after its head.
+    pub fn upgrade(&mut self, headers: &[(&str, &str)]) -> io::Result<(TcpStream, Vec<u8>)> {
+        let conn = &mut *self.conn;
+        conn.responded = true;
+        conn.keep = false;
+        let mut head = Vec::with_capacity(256);
+        head.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        for (name, value) in headers {
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        let mut writer: &TcpStream = conn.input.stream();
+        writer.write_all(&head)?;
+        let stream = conn.input.stream().try_clone()?;
+        conn.state = State::Upgraded;
+        Ok((stream, conn.input.take_buffered()))
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.conn.peer
+    }
+}

@@ -1,0 +1,144 @@
+//! Forwarding a request to Ory or the upstream: plain requests here, WebSocket upgrades in
+//! [`crate::proxy::upgrade`].
+//!
+//! The client's body streams straight from its connection to the next hop. If reading it fails
+//! (a malformed chunk, a client that stops or leaves early), the forward fails and the client
+//! gets a 4xx: the next hop never sees a body the client did not send whole.
+
+use crate::error::Error;
+use crate::http::framing::BodyFraming;
+use crate::proxy::outgoing::{map_send_error, send};
+use crate::proxy::{relay, App, Context, Dest};
+use std::io;
+
+impl App {
+    /// A plain request or a WebSocket upgrade.
+    pub(crate) fn forward_any(
+        &self,
+        cx: &mut Context<'_>,
+        (dest, path, framing): (Dest, &str, BodyFraming),
+    ) -> u16 {
+        if !relay::connection_mentions_upgrade(cx.req()) {
+            return self.forward(cx, (dest, path, framing));
+        }
+        // An upgraded connection has no room for a body: refuse one rather than guess where
+        // it ends and the other protocol begins.
+        if !matches!(framing, BodyFraming::None | BodyFraming::Length(0)) {
+            let e =
+                Error::BadRequest("a request with Connection: upgrade must not have a body".into());
+            return self.fail(cx, e);
+        }
+        // Only WebSocket upgrades are relayed (SPEC §3: Upgrade is hop-by-hop otherwise). A
+        // relayed h2c upgrade would let a client speak HTTP/2 straight to the application,
+        // where no later request has its Authorization replaced (h2c smuggling); such a request
+        // goes on as a plain one without its Upgrade, and its connection ends after it.
+        match relay::requested_protocol(cx.req()) {
+            Some(protocol) if is_websocket(&protocol) => {
+                self.forward_upgrade(cx, (dest, path), &protocol)
+            }
+            _ => {
+                cx.ex.close_after();
+                self.forward(cx, (dest, path, framing))
+            }
+        }
+    }
+
+    fn forward(
+        &self,
+        cx: &mut Context<'_>,
+        (dest, path, framing): (Dest, &str, BodyFraming),
+    ) -> u16 {
+        let (lookup, authorization) = match self.identify(cx, dest) {
+            Ok(x) => x,
+            Err(e) => return self.fail(cx, e),
+        };
+        let outgoing = match self.build_request(
+            cx.req(),
+            (dest, path, framing),
+            authorization.as_deref(),
+            &cx.request_id,
+        ) {
+            Ok(o) => o,
+            Err(e) => return self.fail(cx, e),
+        };
+        let (_, body) = cx.ex.parts();
+        let result = send(&self.agent, outgoing, body);
+        if dest == Dest::Ory && is_logout(path) {
+            // After Ory has seen the logout and before the client sees the answer, so the
+            // client's very next request is looked up afresh.
+            self.evict_session_of(cx.req());
+        }
+        let upstream_response = match result {
+            Ok(r) if r.status().as_u16() < 200 => {
+                // ureq returns a 1xx it does not treat as interim (a 101) as the answer. A
+                // switch the client did not ask for (RFC 9110 §15.2.2) must not reach it: it
+                // would believe the connection switched while the proxy keeps speaking HTTP.
+                let why = format!(
+                    "answered {} to a request without upgrade",
+                    r.status().as_u16()
+                );
+                let error = match dest {
+                    Dest::Upstream => Error::UpstreamUnreachable(why),
+                    Dest::Ory => Error::OryUnreachable(why),
+                };
+                return self.fail(cx, error);
+            }
+            Ok(r) => r,
+            Err(e) => {
+                let error = match &cx.ex.body_state().error {
+                    Some((kind, message)) => client_body_error(*kind, message),
+                    None => map_send_error(dest, e),
+                };
+                return self.fail(cx, error);
+            }
+        };
+        self.reply(cx, dest, upstream_response, lookup.as_ref())
+    }
+}
+
+/// The answer when reading the client's body failed.
+pub(crate) fn client_body_error(kind: io::ErrorKind, message: &str) -> Error {
+    let e = io::Error::new(kind, message.to_owned());
+    if crate::error::is_timeout(&e) {
+        Error::ClientTimeout
+    } else if matches!(
+        kind,
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+    ) {
+        Error::BadRequest(format!("malformed chunked body: {message}"))
+    } else {
+        Error::BadRequest(format!("request body ended early: {message}"))
+    }
+}
+
+/// Whether an Ory-bound path (prefix already stripped) ends a session: the browser and API
+/// logout endpoints, `/self-service/logout…`.
+fn is_logout(path: &str) -> bool {
+    path.starts_with("/self-service/logout")
+}
+
+/// Whether an `Upgrade` value asks for WebSocket and nothing else (what browsers send), so the
+/// next hop cannot pick another protocol from a list.
+fn is_websocket(protocol: &str) -> bool {
+    protocol.trim().eq_ignore_ascii_case("websocket")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_errors_map_to_client_answers() {
+        let e = client_body_error(io::ErrorKind::InvalidData, "bad chunk");
+        assert_eq!(e.status(), 400);
+        assert!(e.to_string().contains("chunked"));
+        assert_eq!(
+            client_body_error(io::ErrorKind::WouldBlock, "timed out").status(),
+            408
+        );
+        assert_eq!(
+            client_body_error(io::ErrorKind::UnexpectedEof, "gone").status(),
+            400
+        );
+    }
+}

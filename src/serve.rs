@@ -1,0 +1,92 @@
+//! Starting the proxy: keys, listening sockets, signals, the banner, the shared [`App`], then
+//! the connection layer ([`crate::http::listener`]) until a shutdown signal.
+//!
+//! Kept apart from [`crate::cli`] (which only parses) and from the wire (which knows nothing of
+//! keys or Ory). Signals arrive through a self-pipe ([`crate::sys::install_signals`]); the
+//! watcher thread learns which signal arrived, so another one (a key reload on SIGHUP, say)
+//! is one more arm of its `match`.
+
+use crate::config::Config;
+use crate::http::listener::{self, Limits};
+use crate::obs::logger;
+use crate::proxy::App;
+use crate::sys::{self, Signal};
+use std::io::{self, Read};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Loads the keys, binds, prints the banner and serves until a shutdown signal.
+pub fn run(config: Config) -> io::Result<()> {
+    logger::init(config.quiet, config.debug, config.log_format);
+    // Keys first: a bad key file must stop the start before the port is taken.
+    let keys = crate::ory::keys::load(&config)?;
+    let listeners = listener::bind(&config.bind, config.port)?;
+    serve_with_keys(listeners, config, keys)
+}
+
+/// Serves on an already bound listener until a shutdown signal (the playground binds first to
+/// learn its port).
+pub fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
+    logger::init(config.quiet, config.debug, config.log_format);
+    let keys = crate::ory::keys::load(&config)?;
+    serve_with_keys(vec![listener], config, keys)
+}
+
+fn serve_with_keys(
+    listeners: Vec<TcpListener>,
+    mut config: Config,
+    keys: crate::ory::keys::Keys,
+) -> io::Result<()> {
+    crate::obs::metrics::init();
+    let bound = listeners[0].local_addr()?;
+    config.set_bound_port(bound.port());
+    let signals = sys::install_signals()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot install signal handlers: {e}")))?;
+    let stopping = Arc::new(AtomicUsize::new(0));
+    watch_signals(signals, Arc::clone(&stopping));
+
+    crate::obs::banner::print(&config, bound);
+    for (warning, note) in &keys.notes {
+        if *warning {
+            logger::warn(note);
+        } else {
+            logger::info(note);
+        }
+    }
+    if config.open {
+        crate::obs::banner::open_browser(&config.public.origin);
+    }
+    let limits = Limits {
+        client_timeout: config.client_timeout,
+        max_connections: config.max_connections,
+        shutdown_grace: config.shutdown_grace,
+    };
+    let app = Arc::new(App::new(config, keys.set));
+    listener::serve(listeners, app, limits, &stopping)
+}
+
+/// Reads signals from the self-pipe: SIGTERM and SIGINT count in `stopping`.
+fn watch_signals(mut signals: std::fs::File, stopping: Arc<AtomicUsize>) {
+    let spawned = std::thread::Builder::new()
+        .name("ory-proxy-signals".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            loop {
+                match signals.read(&mut byte) {
+                    Ok(1) => match Signal::from_byte(byte[0]) {
+                        Some(Signal::Terminate | Signal::Interrupt) => {
+                            stopping.fetch_add(1, Ordering::SeqCst);
+                        }
+                        None => {}
+                    },
+                    Ok(_) => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        logger::error(&format!("cannot watch for signals: {e}"));
+    }
+}
