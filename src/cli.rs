@@ -51,6 +51,12 @@ pub struct RawArgs {
     pub project: Option<String>,
     /// Go command flags accepted without effect (`--dev`, `--yes`), in the order given.
     pub no_effect: Vec<&'static str>,
+    /// `tunnel` as the first argument: tunnel mode (`proxy` names the default explicitly).
+    pub tunnel: bool,
+    pub mode_given: bool,
+    /// `--jwt-session`, `--require-session` (issue 11).
+    pub jwt_session: Option<String>,
+    pub require_session: Vec<String>,
 }
 
 /// Parses the arguments (without the program name).
@@ -98,10 +104,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("shutdown-grace") => raw.shutdown_grace = Some(parser.value()?.string()?),
             Long("max-connections") => raw.max_connections = Some(parser.value()?.string()?),
             Long("debug") => raw.debug = true,
+            Long("jwt-session") => raw.jwt_session = Some(parser.value()?.string()?),
+            Long("require-session") => raw.require_session.push(parser.value()?.string()?),
             Short('q') | Long("quiet") => raw.quiet = true,
             Long("project") => raw.project = Some(parser.value()?.string()?),
             Long("dev") => raw.no_effect.push("--dev"),
             Long("yes") => raw.no_effect.push("--yes"),
+            Value(v)
+                if raw.upstream.is_none() && !raw.mode_given && (v == "tunnel" || v == "proxy") =>
+            {
+                raw.mode_given = true;
+                raw.tunnel = v == "tunnel";
+            }
             Value(v) if raw.upstream.is_none() => raw.upstream = Some(v.string()?),
             Value(v) if raw.public_url.is_none() => raw.public_url = Some(v.string()?),
             _ => return Err(arg.unexpected()),
@@ -238,6 +252,27 @@ mod tests {
     }
 
     #[test]
+    fn tunnel_and_proxy_modes() {
+        let t = raw(&[
+            "--port",
+            "1",
+            "tunnel",
+            "http://localhost:3000",
+            "http://t:4000",
+        ]);
+        assert!(t.tunnel && t.mode_given);
+        assert_eq!(t.upstream.as_deref(), Some("http://localhost:3000"));
+        assert_eq!(t.public_url.as_deref(), Some("http://t:4000"));
+        let p = raw(&["proxy", "http://localhost:3000"]);
+        assert!(!p.tunnel && p.mode_given);
+        assert_eq!(p.upstream.as_deref(), Some("http://localhost:3000"));
+        let d = raw(&["http://localhost:3000", "tunnel"]);
+        assert!(!d.tunnel && !d.mode_given);
+        assert_eq!(d.public_url.as_deref(), Some("tunnel"));
+        assert!(args(&["tunnel", "a", "b", "c"]).is_err());
+    }
+
+    #[test]
     fn help_and_version_win() {
         assert!(matches!(args(&["x", "--help"]).unwrap(), Command::Help));
         assert!(matches!(args(&["-h"]).unwrap(), Command::ShortHelp));
@@ -280,6 +315,10 @@ mod tests {
             "--shutdown-grace",
             "--max-connections",
             "--debug",
+            "--jwt-session",
+            "ORY_PROXY_JWT_SESSION",
+            "--require-session",
+            "ORY_PROXY_REQUIRE_SESSION",
             "--quiet",
             "--help",
             "--version",

@@ -7,9 +7,14 @@ use crate::cli::RawArgs;
 use crate::policy::origin::Origin;
 use std::time::Duration;
 
+pub use crate::mode::Mode;
+use crate::mode::{session_options, tunnel_usage};
+
 /// Everything the proxy needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Proxy or tunnel mode.
+    pub mode: Mode,
     /// The application.
     pub upstream: Origin,
     /// The URL browsers use; resolved after binding when it defaults to `http://localhost:<port>`.
@@ -68,6 +73,11 @@ pub struct Config {
     pub sdk_source: String,
     /// One-line notes for the banner: Go flags without effect, a project that lost to an SDK URL.
     pub notes: Vec<String>,
+    /// `--jwt-session`: how much of the session goes into the token. Default `full`.
+    pub jwt_session: crate::ory::claims::SessionClaim,
+    /// `--require-session`: normalised path prefixes that need a session (see
+    /// [`crate::policy::protect`]). Default none.
+    pub require_session: Vec<String>,
 }
 
 /// Default `--session-cache-ttl`.
@@ -91,14 +101,28 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 impl Config {
     /// Validates raw flags; `env` looks up environment variables (injected for tests).
     pub fn from_raw(raw: &RawArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
-        let upstream_raw = raw
-            .upstream
-            .as_deref()
-            .ok_or("missing <upstream>: the URL of your application, e.g. http://localhost:3000")?;
+        let mode = if raw.tunnel {
+            tunnel_usage(raw)?;
+            Mode::Tunnel
+        } else {
+            Mode::Proxy
+        };
+        let (app_name, public_name) = match mode {
+            Mode::Proxy => ("upstream URL", "public URL"),
+            Mode::Tunnel => ("application URL", "tunnel URL"),
+        };
+        let upstream_raw = raw.upstream.as_deref().ok_or(match mode {
+            Mode::Proxy => {
+                "missing <upstream>: the URL of your application, e.g. http://localhost:3000"
+            }
+            Mode::Tunnel => {
+                "missing <application-url>: where your application runs, e.g. http://localhost:3000"
+            }
+        })?;
         let upstream = Origin::parse(
-            "upstream URL",
+            app_name,
             upstream_raw,
-            "upstream URL must not contain a path",
+            &format!("{app_name} must not contain a path"),
         )?;
 
         let sdk_choice =
@@ -131,7 +155,11 @@ impl Config {
 
         let (public, public_explicit) = match &raw.public_url {
             Some(u) => (
-                Origin::parse("public URL", u, "public URL must not contain a path")?,
+                Origin::parse(
+                    public_name,
+                    u,
+                    &format!("{public_name} must not contain a path"),
+                )?,
                 true,
             ),
             None => (Origin::default_public(port), false),
@@ -142,6 +170,7 @@ impl Config {
                 Origin::parse_with_path("--default-redirect-url", u)?;
                 u.clone()
             }
+            None if mode == Mode::Tunnel => upstream.origin.clone(),
             None => public.origin.clone(),
         };
 
@@ -150,7 +179,11 @@ impl Config {
             Some(d) => Some(strip_port(d).to_owned()),
         };
 
-        let allowed_cors_origins = split_list(&raw.allowed_cors_origins);
+        let mut allowed_cors_origins = split_list(&raw.allowed_cors_origins);
+        if mode == Mode::Tunnel {
+            // The application calls the tunnel from its own origin, with credentials.
+            allowed_cors_origins.push(upstream.origin.clone());
+        }
         for o in &allowed_cors_origins {
             crate::policy::cors::OriginPattern::parse(o)?;
         }
@@ -247,8 +280,13 @@ impl Config {
             DEFAULT_SHUTDOWN_GRACE,
         )?;
 
+        let (jwt_session, require_session) = match mode {
+            Mode::Proxy => session_options(raw, env)?,
+            Mode::Tunnel => (Default::default(), Vec::new()),
+        };
         let issuer = format!("{}{}", sdk.origin, sdk_path);
         Ok(Config {
+            mode,
             upstream,
             public,
             public_explicit,
@@ -258,7 +296,7 @@ impl Config {
             bind,
             port,
             cookie_domain,
-            jwt: !raw.no_jwt,
+            jwt: !raw.no_jwt && mode == Mode::Proxy,
             open: raw.open,
             default_redirect_url,
             allowed_cors_origins,
@@ -285,6 +323,8 @@ impl Config {
             .chain(sdk_choice.note)
             .collect(),
             sdk_source: sdk_choice.source,
+            jwt_session,
+            require_session,
         })
     }
 
@@ -292,16 +332,25 @@ impl Config {
     pub fn set_bound_port(&mut self, port: u16) {
         self.port = port;
         if !self.public_explicit {
-            self.public = Origin::default_public(port);
-            if self.default_redirect_url.starts_with("http://localhost:") {
+            let old = std::mem::replace(&mut self.public, Origin::default_public(port));
+            if self.default_redirect_url == old.origin {
                 self.default_redirect_url = self.public.origin.clone();
             }
+        }
+    }
+
+    /// Where Ory's paths start on the public URL: `/.ory` in proxy mode, the root in tunnel
+    /// mode (sent in `Ory-Base-URL-Rewrite` and used by every rewrite).
+    pub fn ory_prefix(&self) -> &'static str {
+        match self.mode {
+            Mode::Proxy => "/.ory",
+            Mode::Tunnel => "",
         }
     }
 }
 
 /// A flag's value, else a non-empty environment variable's, with the name to quote in errors.
-fn flag_or_env(
+pub(crate) fn flag_or_env(
     flag: &Option<String>,
     flag_name: &'static str,
     var: &'static str,
@@ -329,7 +378,7 @@ fn strip_port(domain: &str) -> &str {
     }
 }
 
-fn split_list(values: &[String]) -> Vec<String> {
+pub(crate) fn split_list(values: &[String]) -> Vec<String> {
     values
         .iter()
         .flat_map(|v| v.split(','))

@@ -42,6 +42,11 @@ pub enum Error {
     MethodNotAllowed { allow: &'static str },
     /// Signing failed or randomness was unavailable.
     Internal(String),
+    /// `--require-session`: a browser navigation without a session, sent to the login flow
+    /// (303 to `location`).
+    LoginRequired { location: String },
+    /// `--require-session`: any other request without a session (401).
+    SessionRequired,
 }
 
 impl Error {
@@ -62,6 +67,8 @@ impl Error {
             Error::NotFound => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Internal(_) => 500,
+            Error::LoginRequired { .. } => 303,
+            Error::SessionRequired => 401,
         }
     }
 
@@ -73,6 +80,14 @@ impl Error {
             } => vec![("Retry-After", v.clone())],
             Error::Overloaded => vec![("Retry-After", "1".to_owned())],
             Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
+            Error::LoginRequired { location } => vec![
+                ("Location", location.clone()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
+            Error::SessionRequired => vec![
+                ("WWW-Authenticate", "Bearer".to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
             _ => Vec::new(),
         }
     }
@@ -89,6 +104,12 @@ impl Error {
                 | Error::PayloadTooLarge(_)
                 | Error::ExpectationFailed
         )
+    }
+
+    /// Whether this is the proxy doing its job (a protected route refusing an anonymous
+    /// request) rather than something failing: logged as information, not as an error.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::LoginRequired { .. } | Error::SessionRequired)
     }
 
     /// The JSON body: Ory's error shape, fields in Ory's order (code, status, message).
@@ -121,6 +142,13 @@ impl fmt::Display for Error {
             Error::NotFound => write!(f, "not found"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Internal(e) => write!(f, "internal error: {e}"),
+            Error::LoginRequired { .. } => {
+                write!(
+                    f,
+                    "this page needs a session: redirecting to the login flow"
+                )
+            }
+            Error::SessionRequired => write!(f, "this path needs a session: sign in first"),
         }
     }
 }

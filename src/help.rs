@@ -37,6 +37,8 @@ const TOKENS_AND_KEYS: &str = "\
 --session-cache-ttl DURATION | ORY_PROXY_SESSION_CACHE_TTL | 5s | How long a whoami answer is reused for the same credentials (never past the session's expiry; anonymous answers at most 1s; 0 turns the cache off).
 --jwks-file PATH | ORY_PROXY_JWKS_FILE | a fresh key per start | Private JWKS: the first key signs, every key's public half is published. Share it between replicas; rotation: docs/operations.md.
 --generate-jwks | - | - | Print a fresh private JWKS for --jwks-file and exit.
+--jwt-session MODE | ORY_PROXY_JWT_SESSION | full | What the token's session claim holds: 'full' (the whole whoami session), 'identity' (the session's id, active, expires_at, authenticated_at, authenticator_assurance_level and the identity's id, schema_id, state, traits, metadata_public) or 'none' (no session claim, sub only). A token over 6 KiB is warned about once.
+--require-session PREFIX | ORY_PROXY_REQUIRE_SESSION | none | Paths equal to PREFIX or below it (whole segments: /admin covers /admin/x, not /administrator) never reach the application without a session: browser navigations get 303 to the login flow with return_to, other requests 401. Repeatable; the variable is comma-separated; '/' protects everything but /.ory/.
 ";
 
 const LIMITS_AND_TIMEOUTS: &str = "\
@@ -62,7 +64,8 @@ ory-proxy: put your application and Ory on one origin, and hand your application
 ES256 JWT for every signed-in request.
 
 USAGE:
-    ory-proxy <upstream> [<public-url>] [flags]
+    ory-proxy [proxy] <upstream> [<public-url>] [flags]
+    ory-proxy tunnel <application-url> [<tunnel-url>] [flags]
 
     <upstream>      URL of your application, e.g. http://localhost:3000 (no path).
     <public-url>    URL browsers use to reach this proxy (no path).
@@ -71,6 +74,14 @@ USAGE:
 Requests to /.ory/... go to Ory with the prefix removed; everything else goes to <upstream>,
 with Authorization: Bearer <jwt> when the browser has an active Ory session. The token's public
 keys are served at /.ory/jwks.json. Durations: 500ms, 5s, 2m, 1h, or plain seconds.
+
+Tunnel mode, for an app that calls Ory from the browser on its own port: every request goes to
+Ory with its path unchanged (no /.ory prefix), never to the app; no session lookup, no token, no
+JWKS. <application-url> is where the app runs: its origin may call the tunnel with credentials
+(CORS) and gets Ory's welcome redirect (unless --default-redirect-url). <tunnel-url> is what
+the browser uses for Ory [default: http://localhost:<port>]; /.ory/proxy/ stays the tunnel's.
+--no-jwt, --rewrite-host, --jwt-session, --require-session, --jwt-ttl, --jwks-file and
+--session-cache-ttl are usage errors there.
 ";
 
 const TAIL: &str = "\
@@ -91,12 +102,19 @@ EXAMPLES:
         ory-proxy http://127.0.0.1:3000 https://app.example.org --project <slug> \\
             --cookie-domain example.org --allowed-cors-origins 'https://*.example.org'
 
+    Only signed-in users reach /admin; a small token for an nginx-fronted app:
+        ory-proxy http://localhost:3000 --project <slug> --require-session /admin \\
+            --jwt-session identity
+
+    A single-page app on :3000 calling Ory through a tunnel on :4000:
+        ory-proxy tunnel http://localhost:3000 --project <slug>
+
     Behind a load balancer that terminates TLS, several replicas with one key file:
         ory-proxy --generate-jwks > jwks.json
         ory-proxy http://127.0.0.1:3000 https://app.example.org --project <slug> \\
             --jwks-file jwks.json --log-format json
 
-More: README.md and docs/ (flags.md, behaviour.md, operations.md).
+More: README.md and docs/ (flags.md, behaviour.md, operations.md, beyond.md).
 ";
 
 /// `-h`: what most people need, at most 25 lines.
@@ -105,6 +123,7 @@ ory-proxy: your application and Ory on one origin; a signed JWT for each signed-
 
 USAGE:
     ory-proxy <upstream> [<public-url>] [flags]
+    ory-proxy tunnel <application-url> [<tunnel-url>] [flags]   (Ory beside a SPA)
 
     <upstream>                   your application, e.g. http://localhost:3000
     <public-url>                 what browsers open [default: http://localhost:<port>]

@@ -14,9 +14,10 @@
 //! - [`obs`]: logs, metrics and health checks.
 //!
 //! [`cli`] parses the command line into raw fields ([`help`] is its text, [`compat`] the Go
-//! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`];
-//! [`serve`] starts the proxy. Every failure of a request is one [`error::Error`], answered in
-//! one place. All `unsafe` code lives in [`sys`].
+//! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`]
+//! ([`mode`]: proxy or tunnel mode and the session options); [`serve`] starts the proxy. Every
+//! failure of a request is one [`error::Error`], answered in one place. All `unsafe` code lives
+//! in [`sys`].
 #![deny(unsafe_code)]
 
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod help;
 pub mod http;
+pub mod mode;
 pub mod obs;
 pub mod ory;
 pub mod policy;

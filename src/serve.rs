@@ -55,7 +55,12 @@ fn serve_with_keys(
         }
     }
     if config.open {
-        crate::obs::banner::open_browser(&config.public.origin);
+        // In tunnel mode the page to look at is the application's, not Ory's root.
+        let url = match config.mode {
+            crate::config::Mode::Proxy => &config.public.origin,
+            crate::config::Mode::Tunnel => &config.upstream.origin,
+        };
+        crate::obs::banner::open_browser(url);
     }
     let limits = Limits {
         client_timeout: config.client_timeout,

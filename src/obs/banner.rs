@@ -21,16 +21,21 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
     let ory = format!("{}{}", config.sdk.origin, config.sdk_path);
     let jwks = config.jwt.then(|| format!("{public}/.ory/jwks.json"));
     let version = env!("CARGO_PKG_VERSION");
+    let tunnel = config.mode == crate::config::Mode::Tunnel;
     let mut rows: Vec<(&str, String, String)> = vec![
-        (
-            "browse to",
-            public.clone(),
-            "(your app and Ory, through this proxy)".into(),
-        ),
+        if tunnel {
+            let what = "(tunnel mode: Ory's paths, no /.ory prefix, no token)";
+            ("Ory tunnel", public.clone(), what.into())
+        } else {
+            let what = "(your app and Ory, through this proxy)";
+            ("browse to", public.clone(), what.into())
+        },
         (
             "your app",
             config.upstream.origin.clone(),
-            if config.jwt {
+            if tunnel {
+                "(may call the tunnel with credentials; gets the welcome redirect)".into()
+            } else if config.jwt {
                 "(gets Authorization: Bearer <jwt> when signed in)".into()
             } else {
                 "(--no-jwt: no session lookup, no token)".into()
@@ -39,7 +44,11 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
         (
             "Ory",
             ory.clone(),
-            format!("(from {}; browsers use /.ory)", config.sdk_source),
+            if tunnel {
+                format!("(from {}; browsers use the tunnel URL)", config.sdk_source)
+            } else {
+                format!("(from {}; browsers use /.ory)", config.sdk_source)
+            },
         ),
     ];
     if let Some(jwks) = &jwks {

@@ -54,9 +54,9 @@ impl Report {
 
 /// The readiness checker of one proxy: the two addresses and the last result.
 pub struct Readiness {
-    /// `host:port` of Ory and of the upstream.
+    /// `host:port` of Ory and of the upstream (none in tunnel mode: nothing goes there).
     ory: String,
-    upstream: String,
+    upstream: Option<String>,
     last: Mutex<Option<(Instant, Report)>>,
 }
 
@@ -64,7 +64,8 @@ impl Readiness {
     pub fn new(config: &Config) -> Readiness {
         Readiness {
             ory: format!("{}:{}", config.sdk.host, config.sdk.port),
-            upstream: format!("{}:{}", config.upstream.host, config.upstream.port),
+            upstream: (config.mode == crate::config::Mode::Proxy)
+                .then(|| format!("{}:{}", config.upstream.host, config.upstream.port)),
             last: Mutex::new(None),
         }
     }
@@ -81,7 +82,10 @@ impl Readiness {
         }
         let (ory, upstream) = std::thread::scope(|s| {
             let ory = s.spawn(|| probe(&self.ory, PROBE_TIMEOUT));
-            let upstream = probe(&self.upstream, PROBE_TIMEOUT);
+            let upstream = match &self.upstream {
+                Some(upstream) => probe(upstream, PROBE_TIMEOUT),
+                None => Ok(()),
+            };
             let ory = ory
                 .join()
                 .unwrap_or_else(|_| Err("the check failed".to_owned()));

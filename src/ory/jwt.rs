@@ -7,8 +7,10 @@
 //! serialisation of the claims.
 //!
 //! The `session` claim is the whoami body *as received* (Ory's JSON, already validated by the
-//! caller), spliced in without re-encoding.
+//! caller), spliced in without re-encoding, or the part of it `--jwt-session` asks for (see
+//! [`crate::ory::claims`]).
 
+use crate::ory::claims::{large_token_warning, SessionClaim};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
@@ -87,13 +89,16 @@ impl KeySet {
     /// `session_json` must be valid JSON (the whoami body); `now` is Unix seconds.
     pub fn mint(&self, claims: &Claims<'_>) -> io::Result<String> {
         let jti = crate::random::uuid_v4()?;
-        let mut payload = String::with_capacity(claims.session_json.len() + 256);
+        let session = claims.session_claim.claim(claims.session_json);
+        let mut payload = String::with_capacity(session.as_ref().map_or(0, |s| s.len()) + 256);
         payload.push_str("{\"iss\":");
         push_json_string(&mut payload, claims.issuer);
         payload.push_str(",\"sub\":");
         push_json_string(&mut payload, claims.subject);
-        payload.push_str(",\"session\":");
-        payload.push_str(claims.session_json.trim());
+        if let Some(session) = session {
+            payload.push_str(",\"session\":");
+            payload.push_str(&session);
+        }
         let exp = claims.now + claims.ttl_secs;
         payload.push_str(&format!(
             ",\"iat\":{now},\"nbf\":{now},\"exp\":{exp},\"jti\":\"{jti}\"}}",
@@ -106,6 +111,9 @@ impl KeySet {
         let signature: Signature = self.signing.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        if let Some(warning) = large_token_warning(token.len(), claims.session_claim) {
+            crate::obs::logger::warn(&warning);
+        }
         Ok(token)
     }
 }
@@ -116,8 +124,10 @@ pub struct Claims<'a> {
     pub issuer: &'a str,
     /// `sub`: the identity id.
     pub subject: &'a str,
-    /// `session`: the whoami body as received.
+    /// The whoami body as received.
     pub session_json: &'a str,
+    /// How much of it goes into the `session` claim (`--jwt-session`).
+    pub session_claim: SessionClaim,
     /// `iat` and `nbf`, Unix seconds.
     pub now: u64,
     /// `exp - iat`.
@@ -173,6 +183,7 @@ mod tests {
                 issuer: "https://x.projects.oryapis.com",
                 subject: "i1",
                 session_json: session,
+                session_claim: SessionClaim::Full,
                 now: 1000,
                 ttl_secs: 60,
             })
@@ -223,6 +234,7 @@ mod tests {
                 issuer: "http://a\"b",
                 subject: "x\\y",
                 session_json: " {} ",
+                session_claim: SessionClaim::Full,
                 now: 1,
                 ttl_secs: 5,
             })
@@ -231,6 +243,41 @@ mod tests {
         assert_eq!(claims["iss"], "http://a\"b");
         assert_eq!(claims["sub"], "x\\y");
         assert_eq!(claims["exp"], 6);
+    }
+
+    #[test]
+    fn session_claim_follows_the_mode() {
+        let keys = KeySet::generate().unwrap();
+        let session = r#"{"id":"s1","active":true,"devices":[{"id":"d"}],"identity":{"id":"i1"}}"#;
+        let claims_for = |session_claim| {
+            let token = keys
+                .mint(&Claims {
+                    issuer: "http://x",
+                    subject: "i1",
+                    session_json: session,
+                    session_claim,
+                    now: 1,
+                    ttl_secs: 5,
+                })
+                .unwrap();
+            decode_json(token.split('.').nth(1).unwrap())
+        };
+        let none = claims_for(SessionClaim::None);
+        let mut names: Vec<&str> = none
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["exp", "iat", "iss", "jti", "nbf", "sub"]);
+        let identity = claims_for(SessionClaim::Identity);
+        assert_eq!(
+            identity["session"],
+            serde_json::json!({"id":"s1","active":true,"identity":{"id":"i1"}})
+        );
+        let full = claims_for(SessionClaim::Full);
+        assert_eq!(full["session"]["devices"][0]["id"], "d");
     }
 
     #[test]

@@ -243,6 +243,7 @@ mod tests {
                 issuer: "http://x",
                 subject: "s",
                 session_json: "{}",
+                session_claim: crate::ory::claims::SessionClaim::Full,
                 now: 1,
                 ttl_secs: 60,
             })

@@ -1,8 +1,9 @@
 //! Ory: who the user is (`session`, behind the `cache`), and the ES256 token that says so
-//! (`jwt`, `token_reuse`, signing keys from `keyfile`).
+//! (`jwt`, shaped by `claims`, reused by `token_reuse`, signing keys from `keyfile`).
 
 pub mod cache;
 mod cache_key;
+pub mod claims;
 pub mod jwt;
 pub mod keyfile;
 pub mod keys;

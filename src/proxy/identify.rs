@@ -13,6 +13,7 @@ use crate::obs::metrics::{self, WhoamiOutcome};
 use crate::ory::cache::{Cached, Fetched};
 use crate::ory::jwt::Claims;
 use crate::ory::session::{self, Credentials, Session};
+use crate::policy::protect;
 use crate::proxy::{header_pairs, App, Context, Dest};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -20,7 +21,8 @@ use std::time::Instant;
 
 impl App {
     /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and the
-    /// `Authorization` value to send.
+    /// `Authorization` value to send; an anonymous request on a `--require-session` path is
+    /// refused here, before anything is forwarded.
     pub(crate) fn identify(
         &self,
         cx: &mut Context<'_>,
@@ -39,6 +41,19 @@ impl App {
             Some(fetched) => self.authorization_for(&fetched.cached)?,
             None => None,
         };
+        if dest == Dest::Upstream {
+            let target = crate::proxy::route::origin_form(cx.target()).unwrap_or("/");
+            let asked = (cx.method(), cx.req().header("accept"));
+            let c = &self.config;
+            let verdict = protect::verdict(
+                &c.require_session,
+                &c.public.origin,
+                asked,
+                target,
+                authorization.is_some(),
+            );
+            verdict.refusal().map_or(Ok(()), Err)?;
+        }
         Ok((lookup, authorization))
     }
     /// Looks up the session when the request carries credentials (`None` when it does not),
@@ -154,6 +169,7 @@ impl App {
             issuer: &self.config.issuer,
             subject: &active.identity_id,
             session_json: &active.json,
+            session_claim: self.config.jwt_session,
             now,
             ttl_secs: self.config.jwt_ttl_secs,
         })

@@ -101,7 +101,7 @@ impl App {
             session_agent: ureq::Agent::new_with_config(session_config),
             whoami_url: format!("{ory_base}/sessions/whoami"),
             ory_base,
-            ory_rewrite_base: format!("{}/.ory", config.public.origin),
+            ory_rewrite_base: format!("{}{}", config.public.origin, config.ory_prefix()),
             sessions: (config.jwt && !config.session_cache_ttl.is_zero())
                 .then(|| SessionCache::new(config.session_cache_ttl)),
             tokens: TokenMemo::new(TOKEN_MEMO_ENTRIES),
@@ -151,7 +151,7 @@ impl App {
         if method == "OPTIONS" && local::is_preflight(cx.req()) {
             return self.answer_preflight(cx);
         }
-        match route::classify(t, &method, self.config.jwt) {
+        match route::classify_in(&self.config, t, &method) {
             Route::Ory(path) => {
                 cx.route = RouteKind::Ory;
                 self.forward_any(cx, (Dest::Ory, path.as_str(), framing))
@@ -172,7 +172,12 @@ impl App {
         }
         let status = error.status();
         let path = logger::path_of(cx.target());
-        logger::error(&format!("{} {path}: {status} {error}", cx.method()));
+        let log = if error.is_refusal() {
+            logger::info
+        } else {
+            logger::error
+        };
+        log(&format!("{} {path}: {status} {error}", cx.method()));
         let body = error.json_body();
         let extra = error.extra_headers();
         let cors = self.cors_headers(cx.req(), false);

@@ -25,6 +25,14 @@ pub enum Route<'a> {
 
 pub use crate::http::target::{absolute_authority, origin_form};
 
+/// Classifies an origin-form target in the configured mode.
+pub fn classify_in<'a>(config: &crate::config::Config, target: &'a str, method: &str) -> Route<'a> {
+    match config.mode {
+        crate::config::Mode::Proxy => classify(target, method, config.jwt),
+        crate::config::Mode::Tunnel => classify_tunnel(target, method),
+    }
+}
+
 /// Classifies an origin-form target. `jwt` is false under `--no-jwt`.
 pub fn classify<'a>(target: &'a str, method: &str, jwt: bool) -> Route<'a> {
     let path_end = target.find('?').unwrap_or(target.len());
@@ -33,16 +41,8 @@ pub fn classify<'a>(target: &'a str, method: &str, jwt: bool) -> Route<'a> {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => return Route::Upstream(target),
     };
-    if rest == "/proxy" || rest.starts_with("/proxy/") {
-        // Methods are checked by the handlers (405), except for the JWKS, whose other methods
-        // fall through to 404 like any path the proxy does not serve.
-        return match &rest[6..] {
-            "/jwks.json" if jwt && is_read(method) => Route::Jwks,
-            "/health/alive" => Route::Alive,
-            "/health/ready" => Route::Ready,
-            "/metrics" => Route::Metrics,
-            _ => Route::ProxyOwn,
-        };
+    if let Some(own) = proxy_own(rest, method, jwt) {
+        return own;
     }
     if jwt && rest == "/jwks.json" && is_read(method) {
         return Route::Jwks;
@@ -52,6 +52,32 @@ pub fn classify<'a>(target: &'a str, method: &str, jwt: bool) -> Route<'a> {
     ory.push_str(rest.strip_prefix('/').unwrap_or(rest));
     ory.push_str(&target[path_end..]);
     Route::Ory(ory)
+}
+
+/// The proxy's own routes, for a path after `/.ory`; `None` outside `/.ory/proxy`.
+fn proxy_own(rest: &str, method: &str, jwt: bool) -> Option<Route<'static>> {
+    if rest != "/proxy" && !rest.starts_with("/proxy/") {
+        return None;
+    }
+    // Methods are checked by the handlers (405), except for the JWKS, whose other methods
+    // fall through to 404 like any path the proxy does not serve.
+    Some(match &rest[6..] {
+        "/jwks.json" if jwt && is_read(method) => Route::Jwks,
+        "/health/alive" => Route::Alive,
+        "/health/ready" => Route::Ready,
+        "/metrics" => Route::Metrics,
+        _ => Route::ProxyOwn,
+    })
+}
+
+/// Classifies an origin-form target in tunnel mode: everything goes to Ory with the target
+/// unchanged, except the proxy's own `/.ory/proxy/…` (no JWKS: there are no tokens).
+pub fn classify_tunnel<'a>(target: &'a str, method: &str) -> Route<'a> {
+    let path = &target[..target.find('?').unwrap_or(target.len())];
+    let own = path
+        .strip_prefix("/.ory")
+        .and_then(|rest| proxy_own(rest, method, false));
+    own.unwrap_or_else(|| Route::Ory(target.to_owned()))
 }
 
 fn is_read(method: &str) -> bool {
@@ -127,6 +153,35 @@ mod tests {
         assert_eq!(
             classify("/.ory/proxyx", "GET", true),
             Route::Ory("/proxyx".into())
+        );
+    }
+
+    #[test]
+    fn tunnel_routes() {
+        for t in [
+            "/self-service/login/browser?x=1",
+            "/.ory/jwks.json",
+            "/.ory/x",
+            "/",
+            "/a%2F",
+        ] {
+            assert_eq!(classify_tunnel(t, "GET"), Route::Ory(t.into()), "{t}");
+        }
+        assert_eq!(
+            classify_tunnel("/.ory/proxy/health/alive", "GET"),
+            Route::Alive
+        );
+        assert_eq!(
+            classify_tunnel("/.ory/proxy/metrics?x", "GET"),
+            Route::Metrics
+        );
+        assert_eq!(
+            classify_tunnel("/.ory/proxy/jwks.json", "GET"),
+            Route::ProxyOwn
+        );
+        assert_eq!(
+            classify_tunnel("/.ory/proxyx", "GET"),
+            Route::Ory("/.ory/proxyx".into())
         );
     }
 }

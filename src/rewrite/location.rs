@@ -12,14 +12,16 @@ use crate::policy::origin::Origin;
 
 /// Ory's "welcome" page (after the `/.ory` prefix), replaced by `--default-redirect-url`.
 const WELCOME_PATH: &str = "/ui/welcome";
-/// The same page as the browser sees it, on the public URL.
-const PUBLIC_WELCOME_PATH: &str = "/.ory/ui/welcome";
 
 /// The origins and targets the `Location` rules compare with, precomputed from the configuration.
 #[derive(Debug, Clone)]
 pub struct Locations {
     /// `scheme://host[:port]` of the public URL.
     public_origin: String,
+    /// Where Ory's paths start on the public URL: `/.ory`, or empty in tunnel mode.
+    ory_prefix: &'static str,
+    /// Ory's welcome page as the browser sees it, on the public URL (`/.ory/ui/welcome`).
+    public_welcome_path: String,
     public: Endpoint,
     sdk: Endpoint,
     /// The SDK URL's path prefix (empty for Ory Network), without a trailing slash.
@@ -50,6 +52,8 @@ impl Locations {
     pub fn new(config: &Config) -> Locations {
         Locations {
             public_origin: config.public.origin.clone(),
+            ory_prefix: config.ory_prefix(),
+            public_welcome_path: format!("{}{WELCOME_PATH}", config.ory_prefix()),
             public: Endpoint::of(&config.public),
             sdk: Endpoint::of(&config.sdk),
             sdk_path: config.sdk_path.clone(),
@@ -61,7 +65,8 @@ impl Locations {
     /// Rewrites a `Location` from Ory; `None` leaves it untouched.
     ///
     /// A path, or an absolute URL on the SDK URL's origin (its path prefix removed), becomes
-    /// `<public-url>/.ory<path>?<query>#<fragment>`; Ory's welcome page becomes
+    /// `<public-url>/.ory<path>?<query>#<fragment>` (no `/.ory` in tunnel mode); Ory's welcome
+    /// page becomes
     /// `--default-redirect-url`, also when Ory already named it on the public origin (Ory
     /// Network does, thanks to `Ory-Base-URL-Rewrite`).
     pub fn ory(&self, location: &str) -> Option<String> {
@@ -81,7 +86,7 @@ impl Locations {
         if path_of(rest) == WELCOME_PATH {
             return Some(self.default_redirect_url.clone());
         }
-        Some(format!("{}/.ory{rest}", self.public_origin))
+        Some(format!("{}{}{rest}", self.public_origin, self.ory_prefix))
     }
 
     /// Rewrites a `Location` from the upstream; `None` leaves it untouched.
@@ -92,7 +97,7 @@ impl Locations {
     /// `--default-redirect-url` here too.
     pub fn upstream(&self, location: &str) -> Option<String> {
         if location.starts_with('/') && !location.starts_with("//") {
-            return (path_of(location) == PUBLIC_WELCOME_PATH)
+            return (path_of(location) == self.public_welcome_path)
                 .then(|| self.default_redirect_url.clone());
         }
         let url = split_absolute(location, &self.upstream.scheme)?;
@@ -102,14 +107,14 @@ impl Locations {
         if !url.is(&self.upstream) || self.upstream == self.public {
             return None;
         }
-        if path_of(url.rest) == PUBLIC_WELCOME_PATH {
+        if path_of(url.rest) == self.public_welcome_path {
             return Some(self.default_redirect_url.clone());
         }
         Some(format!("{}{}", self.public_origin, url.rest))
     }
 
     fn is_welcome_on_public(&self, url: &AbsoluteUrl<'_>) -> bool {
-        url.is(&self.public) && path_of(url.rest) == PUBLIC_WELCOME_PATH
+        url.is(&self.public) && path_of(url.rest) == self.public_welcome_path
     }
 
     fn strip_sdk_path<'a>(&self, rest: &'a str) -> &'a str {

@@ -33,7 +33,7 @@ pub struct Rewriter {
     locations: Locations,
     /// What is searched in Ory bodies: the SDK URL (origin and path prefix).
     body_needle: Vec<u8>,
-    /// What replaces it: `<public-url>/.ory`.
+    /// What replaces it: `<public-url>/.ory` (the tunnel URL in tunnel mode).
     body_replacement: Vec<u8>,
 }
 
@@ -45,7 +45,8 @@ impl Rewriter {
             secure: config.public.is_https(),
             locations: Locations::new(config),
             body_needle: format!("{}{}", config.sdk.origin, config.sdk_path).into_bytes(),
-            body_replacement: format!("{}/.ory", config.public.origin).into_bytes(),
+            body_replacement: format!("{}{}", config.public.origin, config.ory_prefix())
+                .into_bytes(),
         }
     }
 
@@ -258,6 +259,47 @@ mod tests {
             r.body(b"see http://127.0.0.1:4433/kratos/ui and http://127.0.0.1:4433/other")
                 .unwrap(),
             b"see http://localhost:4000/.ory/ui and http://127.0.0.1:4433/other"
+        );
+    }
+
+    #[test]
+    fn tunnel_mode_has_no_ory_prefix() {
+        let raw = RawArgs {
+            tunnel: true,
+            upstream: Some("http://localhost:3000".into()),
+            public_url: Some("http://localhost:4000".into()),
+            sdk_url: Some("https://slug.projects.oryapis.com".into()),
+            ..RawArgs::default()
+        };
+        let r = Rewriter::new(&Config::from_raw(&raw, &|_| None).unwrap());
+        assert_eq!(
+            r.ory_location("https://slug.projects.oryapis.com/ui/login?flow=1")
+                .as_deref(),
+            Some("http://localhost:4000/ui/login?flow=1")
+        );
+        assert_eq!(
+            r.ory_location("/self-service/login/browser").as_deref(),
+            Some("http://localhost:4000/self-service/login/browser")
+        );
+        for welcome in [
+            "https://slug.projects.oryapis.com/ui/welcome",
+            "http://localhost:4000/ui/welcome?x",
+            "/ui/welcome",
+        ] {
+            assert_eq!(
+                r.ory_location(welcome).as_deref(),
+                Some("http://localhost:3000"),
+                "{welcome}"
+            );
+        }
+        assert_eq!(
+            r.ory_location("http://localhost:4000/.ory/ui/welcome"),
+            None
+        );
+        assert_eq!(
+            r.body(b"\"https://slug.projects.oryapis.com/self-service\"")
+                .unwrap(),
+            b"\"http://localhost:4000/self-service\""
         );
     }
 

@@ -1,0 +1,160 @@
+//! What kind of process this is, and the checks of the options that only make sense in one
+//! kind: proxy mode (in front of an application) or tunnel mode (Ory on its own port beside a
+//! single-page app), `--jwt-session` and `--require-session`.
+//!
+//! Kept apart from [`crate::config`] so the rules of issue 11 read in one place: which flags
+//! tunnel mode refuses (rather than silently ignoring them), and why the session options need
+//! the session lookup that `--no-jwt` turns off.
+
+use crate::cli::RawArgs;
+use crate::config::{flag_or_env, split_list};
+
+/// What the process is: the proxy in front of an application, or a tunnel to Ory beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `ory-proxy [proxy] <upstream> [<public-url>]`: SPEC §1-§5.
+    Proxy,
+    /// `ory-proxy tunnel <application-url> [<tunnel-url>]`: everything to Ory, path unchanged,
+    /// no session work; `upstream` is the application (for CORS and the welcome redirect) and
+    /// `public` the tunnel URL.
+    Tunnel,
+}
+
+/// The flags that make no sense in tunnel mode, where nothing reaches the application and no
+/// session is looked up: a usage error rather than a silently ignored flag. (Their variables are
+/// ignored: a shell may set them for the proxy.)
+pub(crate) fn tunnel_usage(raw: &RawArgs) -> Result<(), String> {
+    let given = [
+        ("--no-jwt", raw.no_jwt),
+        ("--rewrite-host", raw.rewrite_host),
+        ("--jwt-session", raw.jwt_session.is_some()),
+        ("--require-session", !raw.require_session.is_empty()),
+        ("--jwt-ttl", raw.jwt_ttl.is_some()),
+        ("--jwks-file", raw.jwks_file.is_some()),
+        ("--session-cache-ttl", raw.session_cache_ttl.is_some()),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(format!(
+            "{flag} cannot be used in tunnel mode (no request reaches the application, no \
+             session lookup, no token)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `--jwt-session` and `--require-session` (or their variables); both need the session lookup,
+/// so either is a usage error with `--no-jwt`.
+pub(crate) fn session_options(
+    raw: &RawArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(crate::ory::claims::SessionClaim, Vec<String>), String> {
+    use crate::ory::claims::SessionClaim;
+    let mode = flag_or_env(
+        &raw.jwt_session,
+        "--jwt-session",
+        "ORY_PROXY_JWT_SESSION",
+        env,
+    );
+    let (prefixes, prefix_source) = if raw.require_session.is_empty() {
+        let from_env = env("ORY_PROXY_REQUIRE_SESSION").unwrap_or_default();
+        (split_list(&[from_env]), "ORY_PROXY_REQUIRE_SESSION")
+    } else {
+        (split_list(&raw.require_session), "--require-session")
+    };
+    if raw.no_jwt {
+        if let Some((name, _)) = &mode {
+            return Err(format!(
+                "{name} needs the session lookup that --no-jwt turns off"
+            ));
+        }
+        if !prefixes.is_empty() {
+            return Err(format!(
+                "{prefix_source} needs the session lookup that --no-jwt turns off"
+            ));
+        }
+    }
+    let mode = match mode {
+        Some((name, v)) => SessionClaim::parse(&v)
+            .ok_or_else(|| format!("{name} '{v}' must be 'full', 'identity' or 'none'"))?,
+        None => SessionClaim::Full,
+    };
+    let prefixes = prefixes
+        .iter()
+        .map(|p| {
+            crate::policy::protect::normalize_prefix(p)
+                .ok_or_else(|| format!("{prefix_source} '{p}' must be a path starting with '/', without a query, outside /.ory/ (never protected)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((mode, prefixes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn raw(upstream: &str) -> RawArgs {
+        RawArgs {
+            upstream: Some(upstream.to_owned()),
+            sdk_url: Some("https://slug.projects.oryapis.com/".to_owned()),
+            ..RawArgs::default()
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn tunnel_mode() {
+        let mut r = raw("http://localhost:3000");
+        r.tunnel = true;
+        let mut c = Config::from_raw(&r, &no_env).unwrap();
+        assert_eq!(c.mode, Mode::Tunnel);
+        assert!(!c.jwt);
+        assert_eq!(c.ory_prefix(), "");
+        assert_eq!(c.public.origin, "http://localhost:4000");
+        assert_eq!(c.default_redirect_url, "http://localhost:3000");
+        assert_eq!(c.allowed_cors_origins, ["http://localhost:3000"]);
+        c.set_bound_port(4111);
+        assert_eq!(c.public.origin, "http://localhost:4111");
+        assert_eq!(c.default_redirect_url, "http://localhost:3000");
+        r.default_redirect_url = Some("http://localhost:3000/home".into());
+        r.public_url = Some("http://localhost:4000/x".into());
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("tunnel URL must not contain a path"), "{e}");
+        r.public_url = None;
+        assert_eq!(
+            Config::from_raw(&r, &no_env).unwrap().default_redirect_url,
+            "http://localhost:3000/home"
+        );
+        r.upstream = None;
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert!(e.contains("missing <application-url>"), "{e}");
+        for (flag, edit) in [
+            (
+                "--no-jwt",
+                (|r: &mut RawArgs| r.no_jwt = true) as fn(&mut RawArgs),
+            ),
+            ("--rewrite-host", |r| r.rewrite_host = true),
+            ("--jwt-session", |r| r.jwt_session = Some("none".into())),
+            ("--require-session", |r| {
+                r.require_session = vec!["/".into()]
+            }),
+        ] {
+            let mut r = raw("http://localhost:3000");
+            r.tunnel = true;
+            edit(&mut r);
+            let e = Config::from_raw(&r, &no_env).unwrap_err();
+            assert!(e.starts_with(flag) && e.contains("tunnel mode"), "{e}");
+        }
+        // The session variables are ignored in tunnel mode.
+        let env = |k: &str| (k == "ORY_PROXY_REQUIRE_SESSION").then(|| "/a".to_owned());
+        let mut r = raw("http://localhost:3000");
+        r.tunnel = true;
+        assert!(Config::from_raw(&r, &env)
+            .unwrap()
+            .require_session
+            .is_empty());
+    }
+}

@@ -1,0 +1,284 @@
+//! Protected routes (`--require-session PREFIX`): which requests may not reach the application
+//! without an active session, and what the client is told instead.
+//!
+//! The point is to protect a part of an application without changing it: the proxy already
+//! knows whether the request has a session, so a path under a protected prefix is answered by
+//! the proxy itself when it has none. A browser navigation is sent to Ory's login flow with a
+//! `return_to` that brings the user back to the very page they asked for; anything else (a
+//! `fetch`, an API client) gets a 401 it can act on, since a redirect to an HTML login page is
+//! useless to a script.
+//!
+//! Matching is by whole path segments (`/admin` covers `/admin` and `/admin/x`, never
+//! `/administrator`), on a normalised copy of the path: percent-escapes decoded, `\` read as
+//! `/`, empty and `.` segments dropped, `..` resolved and `;parameters` cut from each segment.
+//! Applications and their frameworks disagree on all of these (a Java server drops `;jsessionid`,
+//! many decode `%2F`), so a path that any of them could read as protected is treated as
+//! protected; the forwarded request still carries the path exactly as the client sent it. Only
+//! requests bound for the application are judged here: `/.ory/…` and the proxy's own endpoints
+//! are routed elsewhere before, so they are never protected.
+//!
+//! All of it is pure: the caller supplies the facts (method, `Accept`, target, whether the
+//! session is active) and writes the answer.
+
+use crate::error::Error;
+
+/// What happens to a request bound for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not protected, or signed in: forward it.
+    Pass,
+    /// A browser navigation without a session: `303 See Other` to this URL (Ory's login flow).
+    Login(String),
+    /// Anything else without a session: `401` with `WWW-Authenticate: Bearer`.
+    Unauthenticated,
+}
+
+impl Verdict {
+    /// The answer that replaces forwarding, `None` for [`Verdict::Pass`].
+    pub fn refusal(self) -> Option<Error> {
+        match self {
+            Verdict::Pass => None,
+            Verdict::Login(location) => Some(Error::LoginRequired { location }),
+            Verdict::Unauthenticated => Some(Error::SessionRequired),
+        }
+    }
+}
+
+/// The verdict for a request: `prefixes` are [`normalize_prefix`]ed, `target` is the
+/// origin-form target (`/path?query`) as received, `public_origin` the public URL.
+pub fn verdict(
+    prefixes: &[String],
+    public_origin: &str,
+    (method, accept): (&str, Option<&str>),
+    target: &str,
+    signed_in: bool,
+) -> Verdict {
+    if signed_in || prefixes.is_empty() {
+        return Verdict::Pass;
+    }
+    let path = &target[..target.find('?').unwrap_or(target.len())];
+    if !covers(prefixes, path) {
+        return Verdict::Pass;
+    }
+    if is_navigation(method, accept) {
+        Verdict::Login(login_url(public_origin, target))
+    } else {
+        Verdict::Unauthenticated
+    }
+}
+
+/// A `--require-session` value as the matcher uses it, or `None` when it is not a path (no
+/// leading `/`, a query or fragment, or under `/.ory`, which is never protected).
+pub fn normalize_prefix(prefix: &str) -> Option<String> {
+    let prefix = prefix.trim();
+    if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
+        return None;
+    }
+    let normalized = normalize_path(prefix);
+    let is_ory = normalized == "/.ory" || normalized.starts_with("/.ory/");
+    (!is_ory).then_some(normalized)
+}
+
+/// Whether a raw path is equal to or below one of the prefixes, by whole segments.
+pub fn covers(prefixes: &[String], raw_path: &str) -> bool {
+    let path = normalize_path(raw_path);
+    prefixes.iter().any(|p| {
+        p == "/"
+            || path
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// A browser navigation: `GET` or `HEAD` whose `Accept` admits `text/html` (not with `q=0`).
+/// Browsers send `text/html` first when following a link or typing a URL; `fetch` and API
+/// clients send `*/*` or `application/json`.
+pub fn is_navigation(method: &str, accept: Option<&str>) -> bool {
+    (method == "GET" || method == "HEAD")
+        && accept.is_some_and(|a| {
+            a.split(',').any(|range| {
+                let mut parts = range.split(';');
+                let media = parts.next().unwrap_or_default().trim();
+                media.eq_ignore_ascii_case("text/html") && !parts.any(is_q_zero)
+            })
+        })
+}
+
+fn is_q_zero(param: &str) -> bool {
+    match param.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("q") => {
+            value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+        }
+        _ => false,
+    }
+}
+
+/// `<public>/.ory/self-service/login/browser?return_to=<public><target>`, the return URL
+/// percent-encoded as one query component.
+pub fn login_url(public_origin: &str, target: &str) -> String {
+    let return_to = format!("{public_origin}{target}");
+    format!(
+        "{public_origin}/.ory/self-service/login/browser?return_to={}",
+        encode_component(&return_to)
+    )
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3 / 2);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The path the matcher compares (see the module documentation); always starts with `/`, and
+/// has no trailing `/` unless it is `/`.
+pub fn normalize_path(raw: &str) -> String {
+    let decoded = percent_decode(raw).replace('\\', "/");
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        let segment = segment.split(';').next().unwrap_or_default();
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept); bytes that are not UTF-8 become U+FFFD.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefixes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|p| normalize_prefix(p).unwrap()).collect()
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments() {
+        let p = prefixes(&["/admin", "/api/private/"]);
+        for covered in [
+            "/admin",
+            "/admin/",
+            "/admin/x/y",
+            "/api/private",
+            "/api/private/z",
+        ] {
+            assert!(covers(&p, covered), "{covered}");
+        }
+        for free in [
+            "/",
+            "/administrator",
+            "/adminx/a",
+            "/api",
+            "/api/privately",
+            "/x/admin",
+        ] {
+            assert!(!covers(&p, free), "{free}");
+        }
+        let all = prefixes(&["/"]);
+        assert!(covers(&all, "/") && covers(&all, "/anything/at/all"));
+    }
+
+    #[test]
+    fn disguised_paths_are_still_covered() {
+        let p = prefixes(&["/admin"]);
+        for disguised in [
+            "//admin",
+            "/./admin",
+            "/x/../admin/y",
+            "/%61dmin",
+            "/%2561dmin",
+            "/ADMIN",
+            "/admin;jsessionid=1",
+            "/public%2F..%2Fadmin",
+            "\\admin",
+        ] {
+            let expected = !matches!(disguised, "/%2561dmin" | "/ADMIN");
+            assert_eq!(covers(&p, disguised), expected, "{disguised}");
+        }
+    }
+
+    #[test]
+    fn prefix_values() {
+        assert_eq!(normalize_prefix("/admin/").as_deref(), Some("/admin"));
+        assert_eq!(normalize_prefix(" /a//b ").as_deref(), Some("/a/b"));
+        assert_eq!(normalize_prefix("/").as_deref(), Some("/"));
+        for bad in ["admin", "", "/a?b", "/a#b", "/.ory", "/.ory/x", "//.ory/"] {
+            assert_eq!(normalize_prefix(bad), None, "{bad}");
+        }
+        assert_eq!(normalize_prefix("/.oryx").as_deref(), Some("/.oryx"));
+    }
+
+    #[test]
+    fn navigations() {
+        let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(is_navigation("GET", Some(chrome)));
+        assert!(is_navigation("HEAD", Some("TEXT/HTML")));
+        assert!(!is_navigation("POST", Some(chrome)));
+        assert!(!is_navigation("GET", Some("*/*")));
+        assert!(!is_navigation("GET", Some("application/json")));
+        assert!(!is_navigation("GET", Some("text/html;q=0, */*")));
+        assert!(!is_navigation("GET", Some("text/htmlx")));
+        assert!(!is_navigation("GET", None));
+    }
+
+    #[test]
+    fn verdicts() {
+        let p = prefixes(&["/admin"]);
+        let html = ("GET", Some("text/html"));
+        let public = "https://app.example.org";
+        assert_eq!(
+            verdict(&p, public, html, "/admin/x?a=1&b=%2F", false),
+            Verdict::Login(
+                "https://app.example.org/.ory/self-service/login/browser?return_to=\
+                 https%3A%2F%2Fapp.example.org%2Fadmin%2Fx%3Fa%3D1%26b%3D%252F"
+                    .into()
+            )
+        );
+        assert_eq!(
+            verdict(&p, public, ("GET", Some("*/*")), "/admin", false),
+            Verdict::Unauthenticated
+        );
+        assert_eq!(verdict(&p, public, html, "/admin", true), Verdict::Pass);
+        assert_eq!(
+            verdict(&p, public, html, "/other?/admin", false),
+            Verdict::Pass
+        );
+        assert_eq!(verdict(&[], public, html, "/admin", false), Verdict::Pass);
+    }
+
+    #[test]
+    fn encoding() {
+        assert_eq!(encode_component("a-Z_0.~"), "a-Z_0.~");
+        assert_eq!(encode_component("a b/ü"), "a%20b%2F%C3%BC");
+    }
+}

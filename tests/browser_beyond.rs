@@ -1,0 +1,200 @@
+//! Headless Chromium through the modes of issue 11: a protected page sends the browser to the
+//! login page and, once signed in, back to the page with a token (`--require-session`).
+
+use crate::util::proxy::{bearer_of, free_port};
+use crate::util::webdriver::Browser;
+use crate::util::{jwt, FakeOry, ProxyProcess, Reply, Upstream};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+fn page(title: &str, body: &str) -> Reply {
+    Reply::new(200)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><title>{title}</title></head><body>{body}</body></html>"
+        ))
+}
+
+fn no_browser(what: &str) {
+    eprintln!(
+        "\n\n*** SKIPPED browser test ({what}): chromium and chromedriver are not installed ***\n"
+    );
+}
+
+#[test]
+fn a_protected_page_sends_the_browser_to_login_and_back() {
+    let Some(browser) = Browser::start() else {
+        return no_browser("protected page");
+    };
+    let ory = FakeOry::start();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let jwks: Arc<Mutex<Option<Value>>> = Arc::default();
+    let keys = Arc::clone(&jwks);
+    let upstream = Upstream::with(move |req| {
+        // Only signed-in requests may arrive here: the proxy keeps anonymous ones away.
+        let email = bearer_of(req)
+            .and_then(|token| {
+                let jwks = keys.lock().unwrap().clone()?;
+                let v = std::panic::catch_unwind(|| jwt::verify_with_jwks(&jwks, &token)).ok()?;
+                Some(
+                    v.claims["session"]["identity"]["traits"]["email"]
+                        .as_str()?
+                        .to_owned(),
+                )
+            })
+            .unwrap_or_else(|| "ANONYMOUS".to_owned());
+        let body = format!("<p>{}</p><p id=\"who\">{email}</p>", req.target);
+        Some(page("Admin", &body).into())
+    });
+    let port_arg = port.to_string();
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &[&public, "--port", &port_arg, "--require-session", "/admin"],
+    );
+    *jwks.lock().unwrap() = Some(jwt::fetch_jwks(&proxy));
+
+    browser.goto(&format!("{public}/admin/reports?year=2026"));
+    let identifier = browser.wait_for("input[name=identifier]");
+    let login_url = browser.url();
+    assert!(
+        login_url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
+        "not on the login page: {login_url}"
+    );
+    let admin = |u: &Upstream| {
+        let all = u.requests();
+        all.into_iter()
+            .filter(|r| r.target.starts_with("/admin"))
+            .collect::<Vec<_>>()
+    };
+    // (The browser's own /favicon.ico is not protected and may arrive.)
+    assert!(
+        admin(&upstream).is_empty(),
+        "no /admin request reached the application yet"
+    );
+    browser.type_into(&identifier, "bob@example.org");
+    let password = browser.wait_for("input[name=password]");
+    browser.type_into(&password, "correct horse");
+    let submit = browser.wait_for("button[type=submit]");
+    browser.click(&submit);
+
+    let who = browser.wait_for("#who");
+    assert_eq!(browser.text(&who), "bob@example.org");
+    assert_eq!(browser.url(), format!("{public}/admin/reports?year=2026"));
+    let seen = admin(&upstream);
+    assert!(
+        seen.iter().all(|r| bearer_of(r).is_some()),
+        "every /admin request that reached the application carried a token"
+    );
+    assert_eq!(seen.last().unwrap().target, "/admin/reports?year=2026");
+    eprintln!("browser protected-page test: {login_url} -> back with a token");
+}
+
+/// A single-page app on its own origin that signs in through the tunnel with `fetch` and
+/// credentials, then asks `whoami`; it writes the outcome into `#result` and adds `#done`.
+fn spa(tunnel: &str) -> Reply {
+    page(
+        "SPA",
+        &format!(
+            "<pre id=\"result\"></pre><script>(async () => {{\
+               const T = '{tunnel}'; const out = [];\
+               try {{\
+                 const f = await fetch(T + '/self-service/login/browser', \
+                   {{credentials: 'include', headers: {{Accept: 'application/json'}}}});\
+                 const flow = await f.json();\
+                 const csrf = flow.ui.nodes.find(n => n.attributes.name === 'csrf_token')\
+                   .attributes.value;\
+                 const login = await fetch(flow.ui.action, {{method: 'POST', credentials: 'include',\
+                   headers: {{'Content-Type': 'application/json', Accept: 'application/json'}},\
+                   body: JSON.stringify({{csrf_token: csrf, identifier: 'spa@example.org', \
+                     password: 'pw'}})}});\
+                 out.push('login ' + login.status);\
+                 const who = await fetch(T + '/sessions/whoami', {{credentials: 'include', \
+                   headers: {{'Content-Type': 'application/json'}}}});\
+                 const s = await who.json();\
+                 out.push('whoami ' + who.status + ' ' + s.identity.traits.email);\
+               }} catch (e) {{ out.push('BLOCKED ' + e); }}\
+               document.getElementById('result').textContent = out.join('; ');\
+               const d = document.createElement('p'); d.id = 'done'; document.body.appendChild(d);\
+             }})();</script>"
+        ),
+    )
+}
+
+/// A page on an origin the tunnel does not know: a credentialed `whoami` call that needs a
+/// preflight (JSON content type).
+fn stranger(tunnel: &str) -> Reply {
+    page(
+        "Stranger",
+        &format!(
+            "<pre id=\"result\"></pre><script>\
+             fetch('{tunnel}/sessions/whoami', {{credentials: 'include', \
+               headers: {{'Content-Type': 'application/json'}}}})\
+             .then(r => r.text()).then(t => 'READ ' + t, e => 'BLOCKED ' + e)\
+             .then(s => {{ document.getElementById('result').textContent = s; \
+               const d = document.createElement('p'); d.id = 'done'; document.body.appendChild(d); }});\
+             </script>"
+        ),
+    )
+}
+
+#[test]
+fn a_single_page_app_signs_in_through_the_tunnel() {
+    let Some(browser) = Browser::start() else {
+        return no_browser("tunnel");
+    };
+    let ory = FakeOry::start();
+    let port = free_port();
+    let tunnel_url = format!("http://127.0.0.1:{port}");
+    let (a, b) = (tunnel_url.clone(), tunnel_url.clone());
+    let app = Upstream::with(move |_| Some(spa(&a).into()));
+    let stranger = Upstream::with(move |_| Some(stranger(&b).into()));
+    let port_arg = port.to_string();
+    let args = [
+        "tunnel",
+        &app.url(),
+        &tunnel_url,
+        "--port",
+        &port_arg,
+        "--sdk-url",
+        &ory.url(),
+        "--debug",
+    ];
+    let tunnel = ProxyProcess::start_args(&args, &[]);
+
+    browser.goto(&format!("{}/", app.url()));
+    browser.wait_for("#done");
+    let result = browser.text(&browser.wait_for("#result"));
+    assert_eq!(
+        result,
+        "login 200; whoami 200 spa@example.org",
+        "{}",
+        tunnel.stderr()
+    );
+    let session_cookie = browser
+        .cookies()
+        .into_iter()
+        .find(|c| c["name"] == "ory_kratos_session");
+    // The cookie belongs to 127.0.0.1 (host-only, any port): the app's page sees it too.
+    assert_eq!(
+        session_cookie.expect("session cookie")["domain"],
+        "127.0.0.1"
+    );
+    let whoamis = ory.whoami_calls();
+
+    // Another origin: its preflight is refused, whoami is never asked.
+    browser.goto(&format!("{}/", stranger.url()));
+    browser.wait_for("#done");
+    let result = browser.text(&browser.wait_for("#result"));
+    assert!(result.starts_with("BLOCKED"), "{result}");
+    tunnel.wait_for_log(|l| {
+        l.contains("cors: preflight GET /sessions/whoami") && l.contains("denied")
+    });
+    assert_eq!(
+        ory.whoami_calls(),
+        whoamis,
+        "the refused origin reached Ory"
+    );
+    eprintln!("browser tunnel test: {result}");
+}
