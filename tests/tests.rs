@@ -36,3 +36,4 @@ mod timeouts;
 mod tunnel;
 mod websocket;
 mod whoami_failures;
+mod wire;

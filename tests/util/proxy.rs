@@ -127,8 +127,19 @@ impl ProxyProcess {
         let sink = Arc::clone(&log);
         thread::spawn(move || {
             let mut first = Some(first_tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
+            // Lossy, line by line: a byte that is not UTF-8 must not end the collection.
+            let mut reader = BufReader::new(stderr);
+            let mut raw = Vec::new();
+            loop {
+                raw.clear();
+                match reader.read_until(b'\n', &mut raw) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if raw.last() == Some(&b'\n') {
+                    raw.pop();
+                }
+                let line = String::from_utf8_lossy(&raw).into_owned();
                 if let Some(tx) = first.take() {
                     let _ = tx.send(line.clone());
                 }

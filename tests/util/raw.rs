@@ -212,3 +212,20 @@ pub fn is_pattern(buf: &[u8], at: u64) -> bool {
     fill_pattern(&mut expected, at);
     expected == buf
 }
+
+/// A number from `/proc/PID/status`: `proc_status(pid, "Threads")`, `"VmRSS"` (KiB)…
+pub fn proc_status(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The open file descriptors of a process (entries of `/proc/PID/fd`).
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
