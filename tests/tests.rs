@@ -27,6 +27,7 @@ mod metrics;
 mod playground;
 mod protected;
 mod replicas;
+mod resilience;
 mod rewrite;
 mod routing;
 mod session;

@@ -8,6 +8,7 @@
 //! - [`proxy`]: starts the real `ory-proxy` binary on a free loopback port and kills it on drop,
 //!   or runs it to completion for command-line tests;
 //! - [`client`]: a plain HTTP client (no redirects, no proxy) and raw-TCP helpers;
+//! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
 //! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`.
@@ -21,6 +22,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod conn;
 pub mod files;
 pub mod ids;
 pub mod jwt;
