@@ -139,6 +139,11 @@ impl BodyState {
                 }
                 Stage::ChunkSize => {
                     let line = line(input, MAX_CHUNK_LINE)?;
+                    // chunk-size is 1*HEXDIG (RFC 9112 §7.1); httparse reads a line without
+                    // digits ("\r\n", ";ext") as size 0, a last chunk that was never sent.
+                    if !input.buffered()[0].is_ascii_hexdigit() {
+                        return Err(invalid("invalid chunk size line"));
+                    }
                     let size = match httparse::parse_chunk_size(input.buffered()) {
                         Ok(httparse::Status::Complete((_, size))) => size,
                         _ => return Err(invalid("invalid chunk size line")),
@@ -273,6 +278,10 @@ mod tests {
             (b"5\r\nhello\r\n0\r\n", io::ErrorKind::UnexpectedEof),
             (b"zz\r\nhello\r\n0\r\n\r\n", io::ErrorKind::InvalidData),
             (b"2\r\nhello\r\n0\r\n\r\n", io::ErrorKind::InvalidData),
+            // No digits: not a last chunk.
+            (b"\r\n\r\n", io::ErrorKind::InvalidData),
+            (b";ext=1\r\n\r\n", io::ErrorKind::InvalidData),
+            (b" 5\r\nhello\r\n0\r\n\r\n", io::ErrorKind::InvalidData),
         ];
         for (sent, kind) in cases {
             let e = body_of(BodyFraming::Chunked, sent).unwrap_err();
