@@ -277,6 +277,26 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_paths_never_panic() {
+        let alphabet: Vec<char> = "/\\.;%2Fa9?#\u{e9}".chars().collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let p = prefixes(&["/a", "/"]);
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 16) as usize;
+            let path: String = (0..len)
+                .map(|i| alphabet[((state >> (i * 4)) % alphabet.len() as u64) as usize])
+                .collect();
+            let n = normalize_path(&path);
+            assert!(n.starts_with('/') && !n.contains("//"), "{path:?} -> {n:?}");
+            assert!(covers(&p, &path), "'/' covers {path:?}");
+            let _ = verdict(&p, "http://x", ("GET", Some(&path)), &path, false);
+        }
+    }
+
+    #[test]
     fn encoding() {
         assert_eq!(encode_component("a-Z_0.~"), "a-Z_0.~");
         assert_eq!(encode_component("a b/ü"), "a%20b%2F%C3%BC");
