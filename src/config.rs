@@ -51,6 +51,8 @@ pub struct Config {
     pub jwt_ttl_secs: u64,
     /// `--jwks-file`: the private key set to sign with; `None` draws a fresh key per start.
     pub jwks_file: Option<std::path::PathBuf>,
+    /// `--ca-file`: PEM certificates trusted for `https://` next hops instead of Mozilla's roots.
+    pub ca_file: Option<std::path::PathBuf>,
     /// `--metrics`: serve `/.ory/proxy/metrics`. Default off.
     pub metrics: bool,
     /// `--log-format`. Default text.
@@ -208,6 +210,8 @@ impl Config {
             None => DEFAULT_JWT_TTL_SECS,
         };
 
+        let ca_file = flag_or_env(&raw.ca_file, "--ca-file", "ORY_PROXY_CA_FILE", env)
+            .map(|(_, path)| std::path::PathBuf::from(path));
         let jwks_file = flag_or_env(&raw.jwks_file, "--jwks-file", "ORY_PROXY_JWKS_FILE", env)
             .map(|(_, path)| std::path::PathBuf::from(path));
         let metrics = raw.metrics
@@ -307,6 +311,7 @@ impl Config {
             session_cache_ttl,
             jwt_ttl_secs,
             jwks_file,
+            ca_file,
             metrics,
             log_format,
             upstream_timeout,

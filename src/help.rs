@@ -43,6 +43,7 @@ const TOKENS_AND_KEYS: &str = "\
 
 const LIMITS_AND_TIMEOUTS: &str = "\
 --upstream-timeout DURATION | ORY_PROXY_UPSTREAM_TIMEOUT | 120s | Time the application (or Ory) may take to send its response head, and each read of a body; expired: 504.
+--ca-file PATH | ORY_PROXY_CA_FILE | Mozilla's roots | PEM certificates trusted for https:// next hops (Ory, the application, WebSocket upgrades) instead of the built-in roots: a private CA.
 --connect-timeout DURATION | ORY_PROXY_CONNECT_TIMEOUT | 5s | Time to connect to the application or Ory; expired: 504.
 --session-timeout DURATION | ORY_PROXY_SESSION_TIMEOUT | 10s | Time for one session lookup (whoami); it is retried once, then 504.
 --client-timeout DURATION | ORY_PROXY_CLIENT_TIMEOUT | 60s | Idle time allowed on a client connection, and the time a whole request head may take from its first byte; stalled clients are disconnected.

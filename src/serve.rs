@@ -67,7 +67,8 @@ fn serve_with_keys(
         max_connections: config.max_connections,
         shutdown_grace: config.shutdown_grace,
     };
-    let app = Arc::new(App::new(config, keys.set));
+    let roots = crate::proxy::tls::Roots::load(config.ca_file.as_deref())?;
+    let app = Arc::new(App::new(config, keys.set, roots));
     listener::serve(listeners, app, limits, &stopping)
 }
 

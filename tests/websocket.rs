@@ -142,3 +142,125 @@ fn only_websocket_upgrades_are_relayed() {
         assert!(!seen.has_header(name), "{name} reached the upstream");
     }
 }
+
+/// A test CA and a `localhost` certificate it signs (openssl), as PEM files in `dir`; returns
+/// (CA certificate path, leaf certificate PEM, leaf key PEM).
+fn test_certificates(dir: &crate::util::files::TempDir) -> (std::path::PathBuf, Vec<u8>, Vec<u8>) {
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let ext = dir.write(
+        "leaf.ext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl (ca-certificates depends on it)");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    let (ca, ca_key, key, csr, leaf) = (
+        p("ca.pem"),
+        p("ca.key"),
+        p("leaf.key"),
+        p("leaf.csr"),
+        p("leaf.pem"),
+    );
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ory-proxy test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"],
+    ]
+    .concat());
+    let ext = ext.to_string_lossy().into_owned();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &leaf,
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+    ]);
+    (
+        ca.into(),
+        std::fs::read(&leaf).unwrap(),
+        std::fs::read(&key).unwrap(),
+    )
+}
+
+#[test]
+fn websocket_to_an_https_upstream_is_relayed_over_tls() {
+    let dir = crate::util::files::TempDir::new("tls");
+    let (ca, cert, key) = test_certificates(&dir);
+    let ory = FakeOry::start();
+    let echo = WsEcho::start_tls(crate::util::ws::tls_server_config(&cert, &key));
+    let upstream = format!("https://localhost:{}", echo.addr().port());
+    let ca = ca.to_string_lossy().into_owned();
+    let proxy = ProxyProcess::start(&upstream, &ory.url(), &["--no-jwt", "--ca-file", &ca]);
+
+    let mut ws = WsClient::connect(proxy.addr, "/tls", &[])
+        .unwrap_or_else(|head| panic!("no 101: {head:?}\n{}", proxy.stderr()));
+    assert_eq!(ws.read_text(), "hello 1");
+    for i in 0..3 {
+        let msg = format!("over tls {i} {}", "y".repeat(i * 20_000));
+        ws.send_text(&msg);
+        assert_eq!(ws.read_text(), msg);
+    }
+    let (line, _) = echo.handshake(0).expect("handshake reached the upstream");
+    assert!(line.starts_with("GET /tls "), "{line}");
+    // Plain requests take the same roots (ureq): the upstream answers 426 over TLS.
+    let r = Req::get(&proxy.url("/plain")).send();
+    assert_eq!(r.status, 426, "{}", r.text());
+    ws.send_close();
+    assert_eq!(ws.read().expect("close frame").opcode, CLOSE);
+    crate::util::wait_until("the upstream side to close", || {
+        (echo.closed() == 1).then_some(())
+    });
+}
+
+#[test]
+fn an_https_upstream_with_an_untrusted_certificate_is_502() {
+    let dir = crate::util::files::TempDir::new("tls-untrusted");
+    let (_ca, cert, key) = test_certificates(&dir);
+    let ory = FakeOry::start();
+    let echo = WsEcho::start_tls(crate::util::ws::tls_server_config(&cert, &key));
+    let upstream = format!("https://localhost:{}", echo.addr().port());
+    // No --ca-file: Mozilla's roots do not know the test CA.
+    let proxy = ProxyProcess::start(&upstream, &ory.url(), &["--no-jwt"]);
+    let head = match WsClient::connect(proxy.addr, "/tls", &[]) {
+        Ok(_) => panic!("relayed to an untrusted upstream"),
+        Err(head) => head,
+    };
+    assert_eq!(head.status(), 502, "{head:?}");
+    assert_eq!(echo.opened(), 0);
+}

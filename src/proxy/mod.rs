@@ -18,6 +18,7 @@ mod outgoing;
 pub mod relay;
 mod reply;
 pub mod route;
+pub mod tls;
 pub mod upgrade;
 
 pub use context::{header, header_pairs, Context, MAX_REQUEST_ID};
@@ -71,11 +72,17 @@ pub struct App {
     pub(crate) cors: Cors,
     /// The last readiness check, for `/.ory/proxy/health/ready`.
     pub(crate) readiness: Readiness,
+    /// The roots `https://` next hops are checked against, and TLS for WebSocket upgrades.
+    pub(crate) roots: tls::Roots,
 }
 
 impl App {
-    /// Builds the shared state: the HTTP agent and, unless `--no-jwt`, the signing keys.
-    pub fn new(config: Config, keys: Option<KeySet>) -> App {
+    /// Builds the shared state: the HTTP agents (checking `https://` next hops against
+    /// `roots`) and, unless `--no-jwt`, the signing keys.
+    pub fn new(config: Config, keys: Option<KeySet>, roots: tls::Roots) -> App {
+        let tls_config = ureq::tls::TlsConfig::builder()
+            .root_certs(roots.ureq())
+            .build();
         let builder = || {
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -85,6 +92,7 @@ impl App {
                 .accept(AutoHeaderValue::None)
                 .accept_encoding(AutoHeaderValue::None)
                 .allow_non_standard_methods(true)
+                .tls_config(tls_config.clone())
                 .max_idle_connections(POOLED_CONNECTIONS * 2)
                 .max_idle_connections_per_host(POOLED_CONNECTIONS)
                 .timeout_connect(Some(config.connect_timeout))
@@ -112,6 +120,7 @@ impl App {
                 &config.additional_cors_headers,
             ),
             readiness: Readiness::new(&config),
+            roots,
             keys,
             config,
         }

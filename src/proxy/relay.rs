@@ -1,7 +1,8 @@
 //! Upgraded (WebSocket) connections, relayed in both directions at once.
 //!
 //! `ureq` cannot hand over its socket after a `101 Switching Protocols`, so the upstream side is
-//! a hand-written HTTP/1.1 handshake over a plain `TcpStream`; the client side is the
+//! a hand-written HTTP/1.1 handshake over a `TcpStream` (with TLS from [`crate::proxy::tls`]
+//! for an `https://` next hop, relayed there); the client side is the
 //! connection's own socket, handed over with the bytes already read after its head
 //! ([`crate::http::conn::Exchange::upgrade`]). Both are split with `try_clone()` and copied by
 //! two dedicated threads.
@@ -9,6 +10,7 @@
 //! At most [`MAX_TUNNELS`] relays run at once; beyond that an upgrade is refused with 503.
 
 use crate::http::head::Request;
+use crate::proxy::tls::TlsStream;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,7 +147,7 @@ pub fn parse_response_head(head: &[u8]) -> Result<ResponseHead, String> {
 }
 
 /// Reads a response head (up to the empty line) and whatever arrived after it.
-pub fn read_response_head(stream: &mut TcpStream) -> io::Result<(ResponseHead, Vec<u8>)> {
+pub fn read_response_head(stream: &mut impl Read) -> io::Result<(ResponseHead, Vec<u8>)> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -199,10 +201,59 @@ pub fn request_head(
     head
 }
 
+/// The connection to the next hop of an upgrade: plain TCP or TLS (`https://`).
+pub enum NextHop {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl NextHop {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            NextHop::Plain(s) => s,
+            NextHop::Tls(t) => &t.sock,
+        }
+    }
+
+    /// Ends the connection at once.
+    pub fn shutdown(&self) {
+        let _ = self.socket().shutdown(Shutdown::Both);
+    }
+
+    pub fn set_write_timeout(&self, t: Duration) -> io::Result<()> {
+        self.socket().set_write_timeout(Some(t))
+    }
+}
+
+impl Read for NextHop {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            NextHop::Plain(s) => s.read(buf),
+            NextHop::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for NextHop {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            NextHop::Plain(s) => s.write(buf),
+            NextHop::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            NextHop::Plain(s) => s.flush(),
+            NextHop::Tls(t) => t.flush(),
+        }
+    }
+}
+
 /// Both ends of an upgraded connection, ready to relay.
 pub struct Relay {
     pub client: TcpStream,
-    pub upstream: TcpStream,
+    pub upstream: NextHop,
     /// Client bytes that arrived with the handshake (sent to the upstream first).
     pub client_pending: Vec<u8>,
     /// Upstream bytes that arrived right after its 101 (sent to the client first).
@@ -222,9 +273,27 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
     // Idle WebSockets are normal: no read timeout while both directions are open; keepalive
     // probes find peers that disappeared without closing.
     client.set_read_timeout(None)?;
-    upstream.set_read_timeout(None)?;
+    upstream.socket().set_read_timeout(None)?;
     let _ = crate::sys::set_keepalive(&client);
-    let _ = crate::sys::set_keepalive(&upstream);
+    let _ = crate::sys::set_keepalive(upstream.socket());
+    let upstream = match upstream {
+        NextHop::Plain(s) => s,
+        NextHop::Tls(tls) => {
+            std::thread::Builder::new()
+                .name("ory-proxy-relay".into())
+                .spawn(move || {
+                    let _open = crate::obs::metrics::websocket_opened();
+                    let _ = crate::proxy::tls::relay_tls(
+                        client,
+                        *tls,
+                        client_pending,
+                        upstream_pending,
+                    );
+                    drop(slot);
+                })?;
+            return Ok(());
+        }
+    };
     let client_reader = client.try_clone()?;
     let upstream_writer = upstream.try_clone()?;
     std::thread::Builder::new()

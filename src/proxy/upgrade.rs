@@ -5,15 +5,15 @@
 //! other request; only the transport differs. The upstream's `101` is passed back to the client
 //! with its headers (`Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`, …), then both sockets are
 //! relayed byte for byte. Any other answer (a 401, a 404, a 426) is passed back as an ordinary
-//! response and the connection ends. Upgrades to an `https://` next hop are not supported yet:
-//! they answer 502 and are listed in the README's known limits.
+//! response and the connection ends. An `https://` next hop is reached over TLS
+//! ([`crate::proxy::tls`]).
 
 use crate::error::Error;
 use crate::http::framing::BodyFraming;
 use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::policy::headers;
-use crate::proxy::relay::{self, Relay, Slot};
+use crate::proxy::relay::{self, NextHop, Relay, Slot};
 use crate::proxy::{App, Context, Dest};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -39,13 +39,6 @@ impl App {
             Dest::Ory => &self.config.sdk,
             Dest::Upstream => &self.config.upstream,
         };
-        if origin.is_https() {
-            let e = unreachable(
-                dest,
-                "upgrades to an https:// next hop are not supported".into(),
-            );
-            return self.fail(cx, e);
-        }
         let full_path = match dest {
             Dest::Ory => format!("{}{path}", self.config.sdk_path),
             Dest::Upstream => path.to_owned(),
@@ -68,17 +61,19 @@ impl App {
         };
         let method = cx.method().to_owned();
         let head = relay::request_head(&method, &full_path, built.headers(), protocol);
-        let (upstream, answer, pending) = match self.handshake(&origin.host, origin.port, &head) {
-            Ok(x) => x,
-            Err(e) => {
-                let error = if crate::error::is_timeout(&e) {
-                    timed_out(dest, e.to_string())
-                } else {
-                    unreachable(dest, e.to_string())
-                };
-                return self.fail(cx, error);
-            }
-        };
+        let tls = origin.is_https();
+        let (upstream, answer, pending) =
+            match self.handshake(&origin.host, origin.port, tls, &head) {
+                Ok(x) => x,
+                Err(e) => {
+                    let error = if crate::error::is_timeout(&e) {
+                        timed_out(dest, e.to_string())
+                    } else {
+                        unreachable(dest, e.to_string())
+                    };
+                    return self.fail(cx, error);
+                }
+            };
 
         let named = headers::connection_tokens(
             answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -113,11 +108,11 @@ impl App {
             Ok(x) => x,
             Err(e) => {
                 logger::error(&format!("{method} {path}: upgrade hand-over failed: {e}"));
-                let _ = upstream.shutdown(std::net::Shutdown::Both);
+                upstream.shutdown();
                 return 101;
             }
         };
-        let _ = upstream.set_write_timeout(Some(self.config.upstream_timeout));
+        let _ = upstream.set_write_timeout(self.config.upstream_timeout);
         let relay = Relay {
             client,
             upstream,
@@ -136,8 +131,9 @@ impl App {
         &self,
         host: &str,
         port: u16,
+        tls: bool,
         head: &[u8],
-    ) -> io::Result<(TcpStream, relay::ResponseHead, Vec<u8>)> {
+    ) -> io::Result<(NextHop, relay::ResponseHead, Vec<u8>)> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let mut last = io::Error::new(io::ErrorKind::NotFound, "host not found");
         let mut connected = None;
@@ -150,13 +146,18 @@ impl App {
                 Err(e) => last = e,
             }
         }
-        let mut stream = connected.ok_or(last)?;
+        let stream = connected.ok_or(last)?;
         let _ = stream.set_nodelay(true);
         stream.set_read_timeout(Some(self.config.upstream_timeout))?;
         stream.set_write_timeout(Some(self.config.upstream_timeout))?;
-        stream.write_all(head)?;
-        let (answer, pending) = relay::read_response_head(&mut stream)?;
-        Ok((stream, answer, pending))
+        let mut next = match tls {
+            false => NextHop::Plain(stream),
+            true => NextHop::Tls(Box::new(self.roots.connect(host, stream)?)),
+        };
+        next.write_all(head)?;
+        next.flush()?;
+        let (answer, pending) = relay::read_response_head(&mut next)?;
+        Ok((next, answer, pending))
     }
 
     /// Passes a non-101 answer to the client as an ordinary response; the connection then ends.
@@ -166,7 +167,7 @@ impl App {
         answer: &relay::ResponseHead,
         out: &[(&str, &str)],
         pending: Vec<u8>,
-        upstream: TcpStream,
+        upstream: NextHop,
     ) -> u16 {
         if answer
             .get("transfer-encoding")

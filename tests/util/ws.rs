@@ -158,6 +158,15 @@ pub struct WsEcho {
 
 impl WsEcho {
     pub fn start() -> WsEcho {
+        WsEcho::start_with(None)
+    }
+
+    /// The echo server behind TLS (see [`tls_server_config`]).
+    pub fn start_tls(config: Arc<rustls::ServerConfig>) -> WsEcho {
+        WsEcho::start_with(Some(config))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> WsEcho {
         let handshakes = Arc::new(Mutex::new(Vec::new()));
         let opened = Arc::new(AtomicUsize::new(0));
         let closed = Arc::new(AtomicUsize::new(0));
@@ -166,50 +175,18 @@ impl WsEcho {
             Arc::clone(&opened),
             Arc::clone(&closed),
         );
-        let server = RawServer::start(move |mut stream| {
-            let Ok(head) = read_head(&mut stream) else {
-                return;
+        let server = RawServer::start(move |stream| {
+            let closer = stream.try_clone();
+            let close = move || {
+                if let Ok(s) = &closer {
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                }
             };
-            let key = head.header("sec-websocket-key").map(str::to_owned);
-            let upgrade = head
-                .header("upgrade")
-                .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-            h.lock().unwrap().push(head);
-            let Some(key) = key.filter(|_| upgrade) else {
-                let _ = stream.write_all(
-                    b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 9\r\nConnection: close\r\n\r\nwebsocket",
-                );
-                return;
-            };
-            let n = o.fetch_add(1, Ordering::SeqCst) + 1;
-            // Head and first push in one write: the proxy must pass on bytes that arrive
-            // together with the 101.
-            let mut answer = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-                accept_key(&key)
-            )
-            .into_bytes();
-            write_frame(&mut answer, TEXT, format!("hello {n}").as_bytes(), None).unwrap();
-            if stream.write_all(&answer).is_err() {
-                return;
-            }
-            loop {
-                match read_frame(&mut stream) {
-                    Ok(f) if f.opcode == CLOSE => {
-                        let _ = write_frame(&mut stream, CLOSE, &f.payload, None);
-                        let _ = stream.shutdown(std::net::Shutdown::Both);
-                        c.fetch_add(1, Ordering::SeqCst);
-                        return;
-                    }
-                    Ok(f) => {
-                        if write_frame(&mut stream, f.opcode, &f.payload, None).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => {
-                        c.fetch_add(1, Ordering::SeqCst);
-                        return;
-                    }
+            match &tls {
+                None => echo(stream, &h, &o, &c, close),
+                Some(config) => {
+                    let conn = rustls::ServerConnection::new(Arc::clone(config)).unwrap();
+                    echo(rustls::StreamOwned::new(conn, stream), &h, &o, &c, close)
                 }
             }
         });
@@ -246,6 +223,86 @@ impl WsEcho {
     pub fn closed(&self) -> usize {
         self.closed.load(Ordering::SeqCst)
     }
+}
+
+/// Serves one connection of the echo server (see the module documentation).
+fn echo(
+    mut stream: impl Read + Write,
+    h: &Mutex<Vec<Head>>,
+    o: &AtomicUsize,
+    c: &AtomicUsize,
+    close: impl Fn(),
+) {
+    let Ok(head) = read_head(&mut stream) else {
+        return;
+    };
+    let key = head.header("sec-websocket-key").map(str::to_owned);
+    let upgrade = head
+        .header("upgrade")
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    h.lock().unwrap().push(head);
+    let Some(key) = key.filter(|_| upgrade) else {
+        let _ = stream.write_all(
+            b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 9\r\nConnection: close\r\n\r\nwebsocket",
+        );
+        let _ = stream.flush();
+        return;
+    };
+    let n = o.fetch_add(1, Ordering::SeqCst) + 1;
+    // Head and first push in one write: the proxy must pass on bytes that arrive
+    // together with the 101.
+    let mut answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(&key)
+    )
+    .into_bytes();
+    write_frame(&mut answer, TEXT, format!("hello {n}").as_bytes(), None).unwrap();
+    if stream
+        .write_all(&answer)
+        .and_then(|()| stream.flush())
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        match read_frame(&mut stream) {
+            Ok(f) if f.opcode == CLOSE => {
+                let _ = write_frame(&mut stream, CLOSE, &f.payload, None);
+                close();
+                c.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            Ok(f) => {
+                if write_frame(&mut stream, f.opcode, &f.payload, None).is_err() {
+                    return;
+                }
+            }
+            Err(_) => {
+                c.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+}
+
+/// A TLS server configuration for `cert_pem` (a chain, leaf first) and `key_pem` (PKCS#8).
+pub fn tls_server_config(cert_pem: &[u8], key_pem: &[u8]) -> Arc<rustls::ServerConfig> {
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> = ureq::tls::parse_pem(cert_pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.der().to_vec().into()),
+            _ => None,
+        })
+        .collect();
+    let key = ureq::tls::PrivateKey::from_pem(key_pem).expect("private key");
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.der().to_vec()).expect("key der");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server certificate");
+    Arc::new(config)
 }
 
 /// A client connection through `addr` (the proxy) after a successful handshake.
