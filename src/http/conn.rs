@@ -331,6 +331,7 @@ impl Exchange<'_> {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"\r\n");
+        conn.slot.set_upgraded();
         let mut writer: &TcpStream = conn.input.stream();
         writer.write_all(&head)?;
         let stream = conn.input.stream().try_clone()?;

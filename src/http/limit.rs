@@ -20,6 +20,8 @@ pub const MAX_REFUSING: usize = 64;
 const IDLE: u8 = 0;
 const BUSY: u8 = 1;
 const SHED: u8 = 2;
+/// Handed to a WebSocket relay: no longer counted (relays have their own cap).
+const UPGRADED: u8 = 3;
 
 /// One open connection, as the registry sees it.
 pub struct Slot {
@@ -47,6 +49,11 @@ impl Slot {
             .compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
             || self.state.load(Ordering::Acquire) == BUSY
+    }
+
+    /// The socket went to a WebSocket relay: the connection no longer counts toward the cap.
+    pub fn set_upgraded(&self) {
+        self.state.store(UPGRADED, Ordering::Release);
     }
 
     /// Shuts the socket down if the connection is idle (its thread then sees the end and exits).
@@ -97,6 +104,11 @@ impl Registry {
     /// longest-idle connection when at the cap.
     pub fn admit(&self, stream: &Arc<TcpStream>) -> Admission {
         let mut slots = self.lock();
+        if slots.len() >= self.max {
+            // Upgraded connections left the count when they switched (their threads may not
+            // have ended yet).
+            slots.retain(|_, s| s.state.load(Ordering::Acquire) != UPGRADED);
+        }
         if slots.len() >= self.max {
             let mut idle: Vec<&Arc<Slot>> = slots
                 .values()
@@ -214,6 +226,20 @@ mod tests {
         let (_c4, s4) = conn(&l);
         assert!(matches!(r.admit(&s4), Admission::Refused));
         assert_eq!(r.busy(), 2);
+    }
+
+    #[test]
+    fn upgraded_connections_leave_the_count() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let r = Registry::new(1);
+        let (_c1, s1) = conn(&l);
+        let Admission::Admitted(a) = r.admit(&s1) else {
+            panic!()
+        };
+        a.set_upgraded();
+        let (_c2, s2) = conn(&l);
+        assert!(matches!(r.admit(&s2), Admission::Admitted(_)));
+        assert_eq!(r.open(), 1);
     }
 
     #[test]
