@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// Builds the example (a no-op when `cargo test` already did) next to the binary under test.
 fn playground_binary() -> PathBuf {
-    let bin = PathBuf::from(crate::util::proxy::BIN);
+    let bin = PathBuf::from(crate::util::proxy::BUILT_BIN);
     let profile_dir = bin.parent().expect("profile directory").to_path_buf();
     let target_dir = profile_dir.parent().expect("target directory");
     let mut cargo = Command::new(env!("CARGO"));

@@ -5,6 +5,10 @@
 //! launcher reads the port from it and keeps collecting stderr in a background thread so tests
 //! can assert on log lines ([`ProxyProcess::wait_for_log`]). The environment is scrubbed of
 //! `ORY_*` and `PORT` so a developer's shell cannot change what a test sees.
+//!
+//! The binary is the one Cargo built for this test run, unless `ORY_PROXY_BIN` names another
+//! file: CI points it at the static release binary of `scripts/dist.sh`, so the very file that
+//! ships is the one tested.
 
 use super::server::Recorded;
 use std::io::{BufRead, BufReader, Read};
@@ -15,15 +19,22 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_ory-proxy");
+/// The binary Cargo built alongside these tests.
+pub const BUILT_BIN: &str = env!("CARGO_BIN_EXE_ory-proxy");
+
+/// The binary under test: `ORY_PROXY_BIN` when set (and not empty), else [`BUILT_BIN`].
+pub fn bin() -> std::ffi::OsString {
+    std::env::var_os("ORY_PROXY_BIN")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| BUILT_BIN.into())
+}
 
 /// How long start-up may take on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A `Command` for the binary with a clean environment plus `env`.
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
         if k.starts_with("ORY_") || k == "PORT" {
