@@ -105,10 +105,13 @@ impl Conn {
 
     /// Serves requests until the connection closes or is upgraded.
     pub fn run(mut self, handler: &dyn Handler) {
+        self.slot.set_idle();
         loop {
             self.state = match self.state {
                 State::Idle => self.await_request(),
                 State::ReadingHead { deadline } => match self.read_head(deadline) {
+                    // Shed while its head arrived (see `limit`): nothing was started yet.
+                    _ if !self.slot.set_busy() => State::Closing,
                     Ok(request) => self.exchange(request, handler),
                     Err(None) => State::Closing,
                     Err(Some(error)) => {
@@ -118,6 +121,7 @@ impl Conn {
                 },
                 State::ReadingBody | State::Writing => State::Closing,
                 State::Closing => {
+                    self.slot.set_idle();
                     self.linger();
                     return;
                 }
@@ -126,9 +130,9 @@ impl Conn {
         }
     }
 
-    /// Waits up to `--client-timeout` for a request's first byte.
+    /// Waits up to `--client-timeout` for a request's first byte. Until a whole head is in,
+    /// the connection counts as idle for the cap (a slowloris gives way to a new connection).
     fn await_request(&mut self) -> State {
-        self.slot.set_idle();
         if self.input.buffered().is_empty() {
             if self.input.set_timeout(self.timeout).is_err() {
                 return State::Closing;
@@ -138,9 +142,6 @@ impl Conn {
                 // Closed, timed out or shed: an idle connection ends without an answer.
                 _ => return State::Closing,
             }
-        }
-        if !self.slot.set_busy() {
-            return State::Closing;
         }
         State::ReadingHead {
             deadline: Instant::now() + self.timeout,
@@ -204,15 +205,14 @@ impl Conn {
         if !self.body.done() && !self.drain() {
             return State::Closing;
         }
+        self.slot.set_idle();
         if self.input.buffered().is_empty() {
             State::Idle
-        } else if self.slot.set_busy() {
+        } else {
             // A pipelined request is already here.
             State::ReadingHead {
                 deadline: Instant::now() + self.timeout,
             }
-        } else {
-            State::Closing
         }
     }
 

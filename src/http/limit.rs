@@ -2,7 +2,8 @@
 //! graceful shutdown waits for).
 //!
 //! Every accepted connection gets a [`Slot`]: its socket (shared, so another thread can shut it
-//! down) and whether it is idle (waiting for the first byte of a request) or busy. At the cap, a
+//! down) and whether it is idle (waiting for a request, or for the rest of its head) or busy (a
+//! whole head was read; the request is being handled). At the cap, a
 //! new connection takes the place of the connection idle the longest, which is shut down; when
 //! none is idle, the new connection is refused ([`Admission::Refused`]: answered 503 with
 //! `Retry-After` by a short-lived thread, at most [`MAX_REFUSING`] at once, else closed at once).
