@@ -10,6 +10,7 @@ mod browser;
 mod browser_beyond;
 mod cache;
 mod cli;
+mod connections;
 mod cors;
 mod doubles;
 mod edge_cases;
