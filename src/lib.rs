@@ -16,14 +16,16 @@
 //! [`cli`] parses the command line into raw fields ([`help`] is its text, [`compat`] the Go
 //! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`]
 //! ([`mode`]: proxy or tunnel mode and the session options); [`serve`] starts the proxy. Every
-//! failure of a request is one [`error::Error`], answered in one place. All `unsafe` code lives
-//! in [`sys`].
+//! failure of a request is one [`error::Error`], answered in one place; [`error_text`] puts it
+//! in words that name the hop and the fix (log line, HTML page). All `unsafe` code lives in
+//! [`sys`].
 #![deny(unsafe_code)]
 
 pub mod cli;
 pub mod compat;
 pub mod config;
 pub mod error;
+pub mod error_text;
 pub mod help;
 pub mod http;
 pub mod mode;

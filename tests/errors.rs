@@ -152,3 +152,39 @@ fn a_101_to_a_request_without_upgrade_is_a_502() {
     assert_eq!(r.json()["error"]["code"], 502);
     proxy.wait_for_log(|l| l.contains("GET /plain") && l.contains("101"));
 }
+
+#[test]
+fn start_up_warns_about_an_unreachable_app_and_ory_but_starts() {
+    let (app, ory) = (dead_url(), dead_url());
+    let proxy = ProxyProcess::start(&app, &ory, &[]);
+    proxy.wait_for_log(|l| {
+        l.ends_with(&format!(
+            " WARN start-up check: cannot reach your application at {app} (connection \
+             refused) — is it running?"
+        ))
+    });
+    proxy.wait_for_log(|l| {
+        l.ends_with(&format!(
+            " WARN start-up check: cannot reach Ory at {ory} (connection refused) — is it \
+             running?"
+        ))
+    });
+    // It serves anyway: its own endpoints answer.
+    assert_eq!(get(&proxy.url("/.ory/proxy/health/alive"), &[]).status, 200);
+}
+
+#[test]
+fn start_up_check_is_quiet_when_both_hops_answer() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    // The check runs in the background; a request served after it proves it had time.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(get(&proxy.url("/x"), &[]).status, 200);
+    proxy.wait_for_log(|l| l.contains("GET /x 200"));
+    assert!(
+        !proxy.stderr().contains("start-up check"),
+        "{}",
+        proxy.stderr()
+    );
+}

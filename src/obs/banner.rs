@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 pub fn print(config: &Config, bound: SocketAddr) {
     let (text, fields) = render(config, bound);
     logger::banner(&text, &fields);
+    // Right after the banner, so its warnings follow the URLs they are about.
+    crate::obs::health::probe_at_start(config);
 }
 
 /// The text layout, and the fields of the one JSON object that replaces it under

@@ -103,6 +103,37 @@ impl Readiness {
     }
 }
 
+/// At start-up, checks in the background that the application and Ory accept a connection,
+/// and warns (in the words of [`crate::error_text`]) about each that does not. Never blocks or
+/// stops the start: the application may simply come up after the proxy.
+pub fn probe_at_start(config: &Config) {
+    let hops = crate::error_text::Hops::new(config);
+    let upstream = format!("{}:{}", config.upstream.host, config.upstream.port);
+    let ory = format!("{}:{}", config.sdk.host, config.sdk.port);
+    let spawned = std::thread::Builder::new()
+        .name("start-probe".into())
+        .spawn(move || {
+            let ory_check = std::thread::spawn(move || probe(&ory, PROBE_TIMEOUT));
+            let upstream_check = probe(&upstream, PROBE_TIMEOUT);
+            let ory_check = ory_check.join().unwrap_or(Ok(()));
+            for (failed, error) in [
+                (
+                    upstream_check,
+                    crate::error::Error::UpstreamUnreachable as fn(String) -> _,
+                ),
+                (ory_check, crate::error::Error::OryUnreachable),
+            ] {
+                if let Err(why) = failed {
+                    let explained = crate::error_text::explain(&error(why), &hops);
+                    crate::obs::logger::warn(&format!("start-up check: {}", explained.summary));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        crate::obs::logger::warn(&format!("start-up check not run: {e}"));
+    }
+}
+
 /// Connects to `addr` (`host:port`), trying each resolved address until one accepts.
 pub fn probe(addr: &str, timeout: Duration) -> Result<(), String> {
     let addrs = addr

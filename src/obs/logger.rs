@@ -179,34 +179,73 @@ pub struct Access<'a> {
 /// The longest path logged; longer ones are cut (with `…`) so a line stays bounded.
 pub const MAX_LOGGED_PATH: usize = 1024;
 
+/// What an access line may say beyond [`Access`]: a CORS denial, and for a request the proxy
+/// answered with its own error, that error in words (then the line is the request's only one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome<'a> {
+    /// The request's `Origin` was denied (`cors=denied`).
+    pub cors_denied: bool,
+    /// The proxy's own error, explained (`error="…"`); the line then prints at `ERROR` (5xx) or
+    /// `WARN` level, even under `-q`.
+    pub error: Option<&'a str>,
+}
+
 /// One access line (silenced by `-q`).
 pub fn access(a: &Access<'_>) {
+    access_with(a, &Outcome::default())
+}
+
+/// One access line with what else happened to the request. A failed request's line prints even
+/// under `-q`: it is the request's error line.
+pub fn access_with(a: &Access<'_>, outcome: &Outcome<'_>) {
     let s = settings();
-    if s.quiet {
+    if s.quiet && outcome.error.is_none() {
         return;
     }
-    let line = format_access(s.format, SystemTime::now(), a);
+    let line = format_access(s.format, SystemTime::now(), a, outcome);
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
-fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>) -> String {
+fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>, o: &Outcome<'_>) -> String {
     let path = loggable_path(a.target);
     let ms = a.elapsed.as_secs_f64() * 1000.0;
     let time = crate::obs::timefmt::rfc3339_millis(now);
+    let level = match (o.error, a.status) {
+        (None, _) => "INFO",
+        (Some(_), 500..) => "ERROR",
+        (Some(_), _) => "WARN",
+    };
     let mut line = String::with_capacity(path.len() + 200);
     match format {
         LogFormat::Text => {
             // `write!` to a String cannot fail.
-            let _ = writeln!(
+            let _ = write!(
                 line,
-                "{time} INFO {} {path} {} {ms:.2}ms {}B route={} session={} id={}",
+                "{time} {level} {} {path} {} {ms:.2}ms {}B route={} session={} id={}",
                 a.method, a.status, a.bytes, a.route, a.session, a.request_id
             );
+            if o.cors_denied {
+                line.push_str(" cors=denied");
+            }
+            if let Some(error) = o.error {
+                let clean: String = error
+                    .chars()
+                    .map(|c| match c {
+                        '"' => '\'',
+                        c if c.is_control() => '?',
+                        c => c,
+                    })
+                    .collect();
+                let _ = write!(line, " error=\"{clean}\"");
+            }
+            line.push('\n');
         }
         LogFormat::Json => {
             line.push_str("{\"time\":\"");
             line.push_str(&time);
-            line.push_str("\",\"level\":\"info\",\"msg\":\"access\",\"method\":");
+            line.push_str("\",\"level\":\"");
+            line.push_str(&level.to_ascii_lowercase());
+            line.push_str("\",\"msg\":\"access\",\"method\":");
             push_json_str(&mut line, a.method);
             line.push_str(",\"path\":");
             push_json_str(&mut line, &path);
@@ -220,6 +259,13 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>) -> String {
             push_json_str(&mut line, a.session);
             line.push_str(",\"request_id\":");
             push_json_str(&mut line, a.request_id);
+            if o.cors_denied {
+                line.push_str(",\"cors\":\"denied\"");
+            }
+            if let Some(error) = o.error {
+                line.push_str(",\"error\":");
+                push_json_str(&mut line, error);
+            }
             line.push_str("}\n");
         }
     }
@@ -295,6 +341,7 @@ mod tests {
             LogFormat::Json,
             SystemTime::UNIX_EPOCH,
             &sample("/a\"b\\c?token=secret"),
+            &Outcome::default(),
         );
         assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -314,11 +361,38 @@ mod tests {
 
     #[test]
     fn text_access_line() {
-        let line = format_access(LogFormat::Text, SystemTime::UNIX_EPOCH, &sample("/p?x=1"));
+        let line = format_access(
+            LogFormat::Text,
+            SystemTime::UNIX_EPOCH,
+            &sample("/p?x=1"),
+            &Outcome::default(),
+        );
         assert_eq!(
             line,
             "1970-01-01T00:00:00.000Z INFO GET /p 200 1.23ms 42B route=upstream session=active id=req-1\n"
         );
+    }
+
+    #[test]
+    fn a_failed_request_is_one_line_with_its_error_and_cors_denial() {
+        let mut a = sample("/p");
+        a.status = 502;
+        let o = Outcome {
+            cors_denied: true,
+            error: Some("cannot reach \"x\"\n— is it running?"),
+        };
+        let line = format_access(LogFormat::Text, SystemTime::UNIX_EPOCH, &a, &o);
+        assert_eq!(
+            line,
+            "1970-01-01T00:00:00.000Z ERROR GET /p 502 1.23ms 42B route=upstream \
+             session=active id=req-1 cors=denied error=\"cannot reach 'x'?— is it running?\"\n"
+        );
+        a.status = 431;
+        let line = format_access(LogFormat::Json, SystemTime::UNIX_EPOCH, &a, &o);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "warn");
+        assert_eq!(v["cors"], "denied");
+        assert_eq!(v["error"], "cannot reach \"x\"\n— is it running?");
     }
 
     #[test]

@@ -6,3 +6,4 @@ pub mod health;
 pub mod logger;
 pub mod metrics;
 pub mod timefmt;
+pub mod warn_once;

@@ -62,6 +62,24 @@ impl Decision {
     }
 }
 
+impl Decision {
+    /// The warning for a denied origin, naming the flag that would allow it; `None` unless
+    /// denied. An origin that is not `scheme://host[:port]` cannot be allowed by any flag.
+    pub fn denial_warning(&self) -> Option<String> {
+        let Decision::Denied { origin } = self else {
+            return None;
+        };
+        let shown: String = origin.chars().take(200).collect();
+        Some(match RequestOrigin::parse(origin) {
+            Some(_) => format!(
+                "CORS: denied origin {shown}: pages there cannot read answers from this proxy \
+                 with credentials; to allow it, add --allowed-cors-origins {shown}"
+            ),
+            None => format!("CORS: denied origin {shown}: not an http(s) origin"),
+        })
+    }
+}
+
 impl Cors {
     /// Builds the policy. Patterns were validated by [`OriginPattern::parse`] in `config`; one
     /// that still fails to parse is skipped (it could never match anything).
@@ -341,6 +359,26 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_denial_names_the_flag_that_would_allow_it() {
+        let cors = Cors::new(&Origin::default_public(4000), &[], &[]);
+        let d = cors.decide(Some("http://localhost:3000"));
+        assert_eq!(
+            d.denial_warning().as_deref(),
+            Some(
+                "CORS: denied origin http://localhost:3000: pages there cannot read answers \
+                 from this proxy with credentials; to allow it, add --allowed-cors-origins \
+                 http://localhost:3000"
+            )
+        );
+        assert_eq!(
+            cors.decide(Some("http://localhost:4000")).denial_warning(),
+            None
+        );
+        let odd = cors.decide(Some("null")).denial_warning().unwrap();
+        assert_eq!(odd, "CORS: denied origin null: not an http(s) origin");
+    }
 
     fn cors(allowed: &[&str]) -> Cors {
         let (public, _) = Origin::parse_with_path("public", "http://localhost:4000").unwrap();
