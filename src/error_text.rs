@@ -96,7 +96,7 @@ fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or(rest);
     if authority.starts_with('[') {
-        return authority.split_once(']').map_or(authority, |(h, _)| &h[..]);
+        return authority.split_once(']').map_or(authority, |(h, _)| h);
     }
     authority.split(':').next().unwrap_or(authority)
 }

@@ -183,6 +183,8 @@ struct Shared {
     /// Open connections by id, shut down on drop (each removes itself when it ends).
     connections: Mutex<HashMap<usize, TcpStream>>,
     accepted: AtomicUsize,
+    /// Connections that carried at least one request.
+    used: AtomicUsize,
     handler: Handler,
 }
 
@@ -204,6 +206,7 @@ impl TestServer {
             requests: Mutex::new(Vec::new()),
             connections: Mutex::new(HashMap::new()),
             accepted: AtomicUsize::new(0),
+            used: AtomicUsize::new(0),
             handler: make_handler(addr),
         });
         let accept_shared = Arc::clone(&shared);
@@ -236,9 +239,10 @@ impl TestServer {
         self.shared.requests.lock().unwrap().len()
     }
 
-    /// TCP connections accepted so far.
+    /// TCP connections that carried at least one request so far (a bare connect, such as the
+    /// proxy's start-up reachability check, does not count).
     pub fn connection_count(&self) -> usize {
-        self.shared.accepted.load(Ordering::SeqCst)
+        self.shared.used.load(Ordering::SeqCst)
     }
 
     /// Forgets the requests received so far.
@@ -308,11 +312,15 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     };
     let mut reader = BufReader::new(read_half);
     let mut writer = stream;
+    let mut first = true;
     loop {
         let request = match read_request(&mut reader, &mut writer, peer) {
             Ok(Some(r)) => r,
             Ok(None) | Err(_) => return,
         };
+        if std::mem::take(&mut first) {
+            shared.used.fetch_add(1, Ordering::SeqCst);
+        }
         shared.requests.lock().unwrap().push(request.clone());
         if shared.stop.load(Ordering::SeqCst) {
             return;
