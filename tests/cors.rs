@@ -202,3 +202,45 @@ fn bad_cors_patterns_are_usage_errors() {
         assert!(out.stderr.contains(pattern), "{}", out.stderr);
     }
 }
+
+#[test]
+fn a_denied_origin_is_warned_about_once_and_marked_on_access_lines() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    let denied = "http://localhost:3000";
+    assert_eq!(preflight(&proxy, "/api/items", denied).status, 204);
+    for _ in 0..3 {
+        let r = Req::get(&proxy.url("/api/items"))
+            .header("Origin", denied)
+            .send();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    }
+    let lines = crate::util::wait_until("four access lines", || {
+        let stderr = proxy.stderr();
+        let access: Vec<String> = stderr
+            .lines()
+            .filter(|l| l.contains(" /api/items "))
+            .map(str::to_owned)
+            .collect();
+        (access.len() >= 4).then_some(access)
+    });
+    for line in &lines {
+        assert!(line.contains(" cors=denied"), "{line}");
+    }
+    let warning = " WARN CORS: denied origin http://localhost:3000: pages there cannot read \
+                   answers from this proxy with credentials; to allow it, add \
+                   --allowed-cors-origins http://localhost:3000";
+    let stderr = proxy.stderr();
+    let warnings = stderr.lines().filter(|l| l.ends_with(warning)).count();
+    assert_eq!(
+        warnings, 1,
+        "one warning for four denied requests:\n{stderr}"
+    );
+    // The public origin is never denied.
+    let public = format!("http://{}", proxy.public_authority());
+    Req::get(&proxy.url("/ok")).header("Origin", &public).send();
+    let line = proxy.wait_for_log(|l| l.contains(" /ok "));
+    assert!(!line.contains("cors="), "{line}");
+}

@@ -188,3 +188,83 @@ fn start_up_check_is_quiet_when_both_hops_answer() {
         proxy.stderr()
     );
 }
+
+#[test]
+fn browsers_get_an_html_page_and_everyone_else_json() {
+    let ory = FakeOry::start();
+    let app = dead_url();
+    let proxy = ProxyProcess::start(&app, &ory.url(), &[]);
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let r = Req::get(&proxy.url("/dashboard"))
+        .header("Accept", browser)
+        .header("X-Request-Id", "req-html-1")
+        .send();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let page = r.text();
+    for needle in [
+        "<title>502 Bad Gateway</title>",
+        &format!("cannot reach your application at {app} (connection refused) — is it running?"),
+        "<dt>Which hop</dt><dd>your application</dd>",
+        "<code>req-html-1</code>",
+    ] {
+        assert!(page.contains(needle), "{needle} not in {page}");
+    }
+    for accept in [
+        None,
+        Some("application/json"),
+        Some("*/*"),
+        Some("application/json, text/html"),
+    ] {
+        let mut req = Req::get(&proxy.url("/dashboard"));
+        if let Some(a) = accept {
+            req = req.header("Accept", a);
+        }
+        let r = req.send();
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{accept:?}"
+        );
+        assert_eq!(r.json()["error"]["code"], 502, "{accept:?}");
+    }
+}
+
+#[test]
+fn a_failed_request_is_one_line_naming_target_fix_and_request_id() {
+    let ory = FakeOry::start();
+    let app = dead_url();
+    let proxy = ProxyProcess::start(&app, &ory.url(), &[]);
+    let r = Req::get(&proxy.url("/one-line"))
+        .header("X-Request-Id", "req-one-line")
+        .send();
+    assert_eq!(r.status, 502);
+    let line = proxy.wait_for_log(|l| l.contains("/one-line"));
+    assert!(
+        line.contains(" ERROR GET /one-line 502 ")
+            && line.contains(" id=req-one-line ")
+            && line.ends_with(&format!(
+                " error=\"cannot reach your application at {app} (connection refused) — is it \
+                 running?\""
+            )),
+        "{line}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let stderr = proxy.stderr();
+    assert_eq!(stderr.matches("/one-line").count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_unresolvable_ory_host_is_named_with_the_flag() {
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(&upstream.url(), "http://no-such-host.invalid", &[]);
+    let r = get(&proxy.url("/.ory/self-service/login/browser"), &[]);
+    r.assert_proxy_error(502);
+    let line = proxy.wait_for_log(|l| l.contains("/.ory/self-service/login/browser"));
+    assert!(
+        line.ends_with(
+            " error=\"cannot resolve Ory's host 'no-such-host.invalid' — check --sdk-url\""
+        ),
+        "{line}"
+    );
+}

@@ -185,8 +185,8 @@ pub const MAX_LOGGED_PATH: usize = 1024;
 pub struct Outcome<'a> {
     /// The request's `Origin` was denied (`cors=denied`).
     pub cors_denied: bool,
-    /// The proxy's own error, explained (`error="…"`); the line then prints at `ERROR` (5xx) or
-    /// `WARN` level, even under `-q`.
+    /// The proxy's own error, explained (`error="…"`); the line then prints at `ERROR` level,
+    /// even under `-q`.
     pub error: Option<&'a str>,
 }
 
@@ -210,11 +210,7 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>, o: &Outcome
     let path = loggable_path(a.target);
     let ms = a.elapsed.as_secs_f64() * 1000.0;
     let time = crate::obs::timefmt::rfc3339_millis(now);
-    let level = match (o.error, a.status) {
-        (None, _) => "INFO",
-        (Some(_), 500..) => "ERROR",
-        (Some(_), _) => "WARN",
-    };
+    let level = if o.error.is_some() { "ERROR" } else { "INFO" };
     let mut line = String::with_capacity(path.len() + 200);
     match format {
         LogFormat::Text => {
@@ -390,7 +386,7 @@ mod tests {
         a.status = 431;
         let line = format_access(LogFormat::Json, SystemTime::UNIX_EPOCH, &a, &o);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["level"], "warn");
+        assert_eq!(v["level"], "error");
         assert_eq!(v["cors"], "denied");
         assert_eq!(v["error"], "cannot reach \"x\"\n— is it running?");
     }

@@ -23,6 +23,9 @@ pub struct Context<'c> {
     /// Response body bytes written.
     pub bytes: u64,
     pub started: Instant,
+    /// What went wrong, in words (`crate::error_text`), when the request failed: the access
+    /// line carries it, so a failed request is one log line.
+    pub error: Option<String>,
 }
 
 impl<'c> Context<'c> {
@@ -34,6 +37,7 @@ impl<'c> Context<'c> {
             session: "none",
             bytes: 0,
             started: Instant::now(),
+            error: None,
         }
     }
 

@@ -25,12 +25,14 @@ pub use context::{header, header_pairs, Context, MAX_REQUEST_ID};
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::error_text::{self, Hops};
 use crate::http::conn::{Exchange, Handler};
 use crate::http::head::Request;
 use crate::http::response::Body;
 use crate::obs::health::Readiness;
 use crate::obs::logger;
 use crate::obs::metrics::{self, RouteKind};
+use crate::obs::warn_once::WarnOnce;
 use crate::ory::cache::SessionCache;
 use crate::ory::jwt::KeySet;
 use crate::ory::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
@@ -74,6 +76,10 @@ pub struct App {
     pub(crate) readiness: Readiness,
     /// The roots `https://` next hops are checked against, and TLS for WebSocket upgrades.
     pub(crate) roots: tls::Roots,
+    /// The configured hops, to put errors in words.
+    pub(crate) hops: Hops,
+    /// Denied CORS origins already warned about.
+    pub(crate) cors_warnings: WarnOnce,
 }
 
 impl App {
@@ -121,6 +127,8 @@ impl App {
             ),
             readiness: Readiness::new(&config),
             roots,
+            hops: Hops::new(&config),
+            cors_warnings: WarnOnce::new(),
             keys,
             config,
         }
@@ -133,16 +141,41 @@ impl App {
         let status = self.route(&mut cx);
         let elapsed = cx.started.elapsed();
         metrics::request_finished(cx.route, status, elapsed);
-        logger::access(&logger::Access {
-            method: cx.method(),
-            target: cx.target(),
-            status,
-            elapsed,
-            bytes: cx.bytes,
-            route: cx.route.as_str(),
-            session: cx.session,
-            request_id: &cx.request_id,
-        });
+        let cors_denied = self.warn_on_cors_denial(cx.req());
+        let outcome = logger::Outcome {
+            cors_denied,
+            error: cx.error.as_deref(),
+        };
+        logger::access_with(
+            &logger::Access {
+                method: cx.method(),
+                target: cx.target(),
+                status,
+                elapsed,
+                bytes: cx.bytes,
+                route: cx.route.as_str(),
+                session: cx.session,
+                request_id: &cx.request_id,
+            },
+            &outcome,
+        );
+    }
+
+    /// Whether the request's `Origin` is denied; the first time (per origin, rate-limited) a
+    /// warning names the flag that would allow it.
+    fn warn_on_cors_denial(&self, request: &Request) -> bool {
+        let origin = header(request, "origin");
+        let Some(warning) = origin.and_then(|o| self.cors.decide(Some(o)).denial_warning()) else {
+            return false;
+        };
+        let origin = origin.unwrap_or_default();
+        if self
+            .cors_warnings
+            .should_warn(origin, std::time::Instant::now())
+        {
+            logger::warn(&warning);
+        }
+        true
     }
 
     /// Refuses, answers locally or forwards; returns the status.
@@ -173,24 +206,30 @@ impl App {
         }
     }
 
-    /// Answers with the JSON error body and logs the failure; returns the status. When the
-    /// error leaves the connection unusable, it closes after the answer.
+    /// Answers with the JSON error body (an HTML page when a browser asks for one) and puts the
+    /// failure in words for the access line; returns the status. When the error leaves the
+    /// connection unusable, it closes after the answer.
     pub(crate) fn fail(&self, cx: &mut Context<'_>, error: Error) -> u16 {
         if error.closes_connection() {
             cx.ex.close_after();
         }
         let status = error.status();
-        let path = logger::path_of(cx.target());
-        let log = if error.is_refusal() {
-            logger::info
+        let explained = error_text::explain(&error, &self.hops);
+        let browser = error_text::wants_html(header(cx.req(), "accept"));
+        let (content_type, body) = if browser && !error.is_refusal() {
+            let page = error_text::html_page(&error, &explained, &cx.request_id);
+            ("text/html; charset=utf-8", page)
         } else {
-            logger::error
+            ("application/json", error.json_body())
         };
-        log(&format!("{} {path}: {status} {error}", cx.method()));
-        let body = error.json_body();
+        // A protected route refusing an anonymous request is the proxy doing its job: a plain
+        // access line, not an error.
+        if !error.is_refusal() {
+            cx.error = Some(explained.summary);
+        }
         let extra = error.extra_headers();
         let cors = self.cors_headers(cx.req(), false);
-        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
+        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", content_type)];
         headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
         headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
         if let Ok(w) = cx

@@ -152,10 +152,11 @@ impl App {
                 if e.kind() != io::ErrorKind::BrokenPipe
                     && e.kind() != io::ErrorKind::ConnectionReset
                 {
-                    logger::error(&format!(
-                        "{method} {}: response body interrupted: {e}",
-                        logger::path_of(&target)
-                    ));
+                    let from = match dest {
+                        Dest::Ory => "Ory's",
+                        Dest::Upstream => "your application's",
+                    };
+                    cx.error = Some(format!("{from} answer broke off midway ({e})"));
                 }
             }
         }
