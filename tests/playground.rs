@@ -141,7 +141,8 @@ fn playground_starts_and_a_demo_user_can_sign_in_and_out() {
         page.contains("Signed in as <b>demo@example.org</b>"),
         "{page}"
     );
-    assert!(page.contains("verified it"), "{page}");
+    assert!(page.contains("This app verified it"), "{page}");
+    assert!(page.contains("id=\"authorization\""), "{page}");
 
     // Sign out: the app sends the browser to Ory's logout URL on the public origin.
     let r = Req::get(&format!("{}/logout", pg.base))
@@ -164,4 +165,95 @@ fn playground_starts_and_a_demo_user_can_sign_in_and_out() {
         .header("Cookie", &session)
         .send();
     assert!(r.text().contains("not signed in"), "{}", r.text());
+}
+
+/// Where the README's screenshot lives; rewritten when `ORY_PROXY_UPDATE_SCREENSHOTS=1`.
+const SCREENSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/playground.png");
+
+#[test]
+fn a_real_browser_walks_the_playground() {
+    let Some(browser) = crate::util::webdriver::Browser::start() else {
+        eprintln!(
+            "\n\n*** SKIPPED playground browser test: chromium and chromedriver are not \
+             installed (apt-get install chromium chromium-driver; .ci/run does) ***\n"
+        );
+        return;
+    };
+    let pg = start();
+    browser.set_window_size(1100, 1060);
+
+    // Signed out: a sign-in and a sign-up button.
+    browser.goto(&format!("{}/", pg.public));
+    browser.wait_for("#anon");
+    let signup = browser.wait_for("#signup");
+    browser.click(&signup);
+
+    // Sign up on the fake Ory's page, served on the public origin.
+    let email = browser.wait_for("input[name=identifier]");
+    let url = browser.url();
+    assert!(
+        url.starts_with(&format!("{}/.ory/ui/registration?flow=", pg.public)),
+        "{url}"
+    );
+    assert!(browser
+        .source()
+        .contains("<label for=\"identifier\">Email</label>"));
+    browser.type_into(&email, "newcomer@example.org");
+    let password = browser.wait_for("input[name=password]");
+    browser.type_into(&password, "a new password");
+    let submit = browser.wait_for("button[type=submit]");
+    browser.click(&submit);
+
+    // Signed in: who, what happened, the header the app received, readable times.
+    let explain = browser.wait_for("#explain");
+    assert_eq!(browser.url(), format!("{}/", pg.public));
+    let source = browser.source();
+    assert!(
+        source.contains("Signed in as <b>newcomer@example.org</b>"),
+        "{source}"
+    );
+    let what = browser.text(&explain);
+    for step in [
+        "session cookie",
+        "/sessions/whoami",
+        "Authorization",
+        "/.ory/jwks.json",
+    ] {
+        assert!(what.contains(step), "{step} not in {what}");
+    }
+    let header = browser.text(&browser.wait_for("#authorization"));
+    assert!(header.starts_with("Bearer eyJ"), "{header}");
+    assert!(source.contains("(expires in "), "{source}");
+    let shot = browser.screenshot_png();
+    assert!(shot.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let target = PathBuf::from(crate::util::proxy::BIN)
+        .parent()
+        .expect("profile directory")
+        .join("playground.png");
+    std::fs::write(&target, &shot).expect("write the screenshot");
+    if std::env::var("ORY_PROXY_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::fs::write(SCREENSHOT, &shot).expect("write docs/playground.png");
+    }
+
+    // Sign out from the top bar, then sign in again with the demo account.
+    let signout = browser.wait_for("header #signout");
+    browser.click(&signout);
+    browser.wait_for("#anon");
+    assert_eq!(browser.url(), format!("{}/", pg.public));
+    let signin = browser.wait_for("#signin");
+    browser.click(&signin);
+    let email = browser.wait_for("input[name=identifier]");
+    browser.type_into(&email, "demo@example.org");
+    browser.type_into(&browser.wait_for("input[name=password]"), "demo");
+    browser.click(&browser.wait_for("button[type=submit]"));
+    browser.wait_for("#explain");
+    assert!(browser
+        .source()
+        .contains("Signed in as <b>demo@example.org</b>"));
+    browser.click(&browser.wait_for("header #signout"));
+    browser.wait_for("#anon");
+    eprintln!(
+        "playground browser test: screenshot at {}",
+        target.display()
+    );
 }

@@ -154,13 +154,16 @@ fn a_failed_lookup_stays_a_failure_never_a_redirect() {
     let s = Stack::start(&["--require-session", "/admin", "--session-cache-ttl", "0"]);
     let session = s.ory.create_session("x@example.org");
     s.ory.set_whoami(Whoami::Status(500));
+    // A browser navigation gets the proxy's HTML error page, never a redirect to the login.
     let r = navigate(&s, "/admin", Some(&session.cookie()));
-    r.assert_proxy_error(502);
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(r.header("location"), None);
     s.ory.set_whoami(Whoami::RateLimited("7".into()));
     let r = navigate(&s, "/admin", Some(&session.cookie()));
-    r.assert_proxy_error(429);
+    assert_eq!(r.status, 429, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("7"));
+    assert_eq!(r.header("location"), None);
     assert_eq!(s.upstream.request_count(), 0);
 }
 

@@ -15,7 +15,7 @@
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
-//! `server`, `ory`, `ory_flows` and `ids` depend only on std, serde_json and each other (through
+//! `server`, `ory`, `ory_flows`, `ory_pages` and `ids` depend only on std, serde_json and each other (through
 //! `super::`), so `examples/playground.rs` includes the very same fake identity server.
 //!
 //! Not every test module uses every helper.
@@ -29,6 +29,7 @@ pub mod jwt;
 pub mod nginx;
 pub mod ory;
 pub mod ory_flows;
+pub mod ory_pages;
 pub mod proxy;
 pub mod raw;
 pub mod server;

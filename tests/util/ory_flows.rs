@@ -8,6 +8,9 @@
 //! - `POST /self-service/login?flow=…` (form or JSON: `identifier`, `password`, `csrf_token`)
 //!   → sets `ory_kratos_session` and 303s to the flow's `return_to` (default `<origin>/ui/welcome`);
 //!   with `Accept: application/json`, 200 `{"session":…}`.
+//! - The same for sign-up: `GET /self-service/registration/browser`, `…/registration/flows`,
+//!   `GET /ui/registration?flow=…` and `POST /self-service/registration?flow=…`, which creates
+//!   the identity, signs it in (a session cookie, as Kratos' session hook does) and 303s.
 //! - `GET /self-service/logout/browser` (signed in) → `{"logout_token","logout_url"}`.
 //! - `GET /self-service/logout?token=…[&return_to=…]` → revokes the session, clears the cookie
 //!   (`Max-Age=0`) and 303s to `return_to` (default `<origin>/ui/login`).
@@ -39,10 +42,14 @@ pub fn csrf_cookie_name(origin: &str) -> String {
 
 pub(super) fn handle(state: &State, req: &Recorded) -> Option<Action> {
     let action = match (req.method.as_str(), req.path()) {
-        ("GET", "/self-service/login/browser") => login_browser(state, req),
-        ("GET", "/self-service/login/flows") => login_flow(state, req),
-        ("GET", "/ui/login") => login_page(state, req),
-        ("POST", "/self-service/login") => login_submit(state, req),
+        ("GET", "/self-service/login/browser") => login_browser(state, req, "login"),
+        ("GET", "/self-service/login/flows") => login_flow(state, req, "login"),
+        ("GET", "/ui/login") => login_page(state, req, "login"),
+        ("POST", "/self-service/login") => login_submit(state, req, "login"),
+        ("GET", "/self-service/registration/browser") => login_browser(state, req, "registration"),
+        ("GET", "/self-service/registration/flows") => login_flow(state, req, "registration"),
+        ("GET", "/ui/registration") => login_page(state, req, "registration"),
+        ("POST", "/self-service/registration") => login_submit(state, req, "registration"),
         ("GET", "/self-service/logout/browser") => logout_browser(state, req),
         ("GET", "/self-service/logout") => logout(state, req),
         _ => return None,
@@ -63,10 +70,10 @@ fn flow_json(state: &State, flow: &Flow) -> Value {
         "type": "browser",
         "expires_at": super::rfc3339(now + 3600),
         "issued_at": super::rfc3339(now),
-        "request_url": format!("{origin}/self-service/login/browser"),
+        "request_url": format!("{origin}/self-service/{}/browser", flow.kind),
         "return_to": flow.return_to,
         "ui": {
-            "action": format!("{origin}/self-service/login?flow={}", flow.id),
+            "action": format!("{origin}/self-service/{}?flow={}", flow.kind, flow.id),
             "method": "POST",
             "nodes": [
                 {"type": "input", "group": "default",
@@ -86,10 +93,11 @@ fn json_reply(status: u16, value: &Value) -> Reply {
         .body(value.to_string())
 }
 
-fn login_browser(state: &State, req: &Recorded) -> Action {
+/// A login or registration flow (`kind`), started by a browser.
+fn login_browser(state: &State, req: &Recorded, kind: &'static str) -> Action {
     let flow = Flow {
         id: super::uuid(),
-        kind: "login",
+        kind,
         csrf_token: super::random_hex(32),
         return_to: req.query_param("return_to").map(percent_decode),
         session_token: None,
@@ -105,7 +113,7 @@ fn login_browser(state: &State, req: &Recorded) -> Action {
     } else {
         Reply::new(303).header(
             "Location",
-            &format!("{}/ui/login?flow={}", state.origin, flow.id),
+            &format!("{}/ui/{kind}?flow={}", state.origin, flow.id),
         )
     };
     reply.header("Set-Cookie", &cookie).into()
@@ -126,8 +134,8 @@ fn csrf_ok(state: &State, req: &Recorded, flow: &Flow) -> bool {
     req.cookie(&csrf_cookie_name(&state.origin)) == Some(flow.csrf_token.as_str())
 }
 
-fn login_flow(state: &State, req: &Recorded) -> Action {
-    match find_flow(state, req.query_param("id"), "login") {
+fn login_flow(state: &State, req: &Recorded, kind: &str) -> Action {
+    match find_flow(state, req.query_param("id"), kind) {
         None => error_reply(404, "Unable to locate the resource").into(),
         Some(f) if !csrf_ok(state, req, &f) => {
             error_reply(403, "the anti-CSRF cookie is missing or does not match").into()
@@ -136,30 +144,21 @@ fn login_flow(state: &State, req: &Recorded) -> Action {
     }
 }
 
-fn login_page(state: &State, req: &Recorded) -> Action {
-    let Some(flow) = find_flow(state, req.query_param("flow"), "login") else {
+fn login_page(state: &State, req: &Recorded, kind: &str) -> Action {
+    let Some(flow) = find_flow(state, req.query_param("flow"), kind) else {
         return error_reply(404, "Unable to locate the resource").into();
     };
-    let html = format!(
-        "<!doctype html><html><head><title>Sign in</title>\
-         <script src=\"{origin}/.well-known/ory/webauthn.js\"></script></head><body>\
-         <form action=\"{origin}/self-service/login?flow={id}\" method=\"POST\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-         <input name=\"identifier\"><input name=\"password\" type=\"password\">\
-         <button type=\"submit\">Sign in</button></form>\
-         <a href=\"{origin}/self-service/registration/browser\">Sign up</a></body></html>",
-        origin = state.origin,
-        id = flow.id,
-        csrf = flow.csrf_token,
-    );
+    let action = format!("{}/self-service/{kind}?flow={}", state.origin, flow.id);
+    let html = super::ory_pages::flow_page(&state.origin, kind, &action, &flow.csrf_token);
     Reply::new(200)
         .header("Content-Type", "text/html; charset=utf-8")
         .body(html)
         .into()
 }
 
-fn login_submit(state: &State, req: &Recorded) -> Action {
-    let Some(flow) = find_flow(state, req.query_param("flow"), "login") else {
+/// A submitted login or registration form: either way the identity is signed in.
+fn login_submit(state: &State, req: &Recorded, kind: &str) -> Action {
+    let Some(flow) = find_flow(state, req.query_param("flow"), kind) else {
         return error_reply(404, "Unable to locate the resource").into();
     };
     let fields = form_fields(req);

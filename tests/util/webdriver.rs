@@ -257,6 +257,24 @@ impl Browser {
         );
     }
 
+    /// Resizes the window (the viewport a screenshot shows).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.session_path("/window/rect"),
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
+    /// A PNG of the current viewport.
+    pub fn screenshot_png(&self) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = self.call("GET", &self.session_path("/screenshot"), None);
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .expect("the screenshot is base64")
+    }
+
     pub fn profile_dir(&self) -> &Path {
         &self.profile
     }

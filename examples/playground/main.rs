@@ -10,7 +10,8 @@
 //!   the playground and the tests share one fake): Kratos-shaped login, whoami and logout; any
 //!   email and password sign in;
 //! - a tiny demo application that verifies the proxy's token with the published JWKS, the way
-//!   your application should, and shows who is signed in, with sign-in and sign-out links;
+//!   your application should, and shows who is signed in, the `Authorization` header it
+//!   received and what happened on the way (`page.rs`), with sign-in, sign-up and sign-out;
 //! - ory-proxy itself (the library's `server::serve`, the code the binary runs) on
 //!   `http://localhost:4000`, in front of both.
 //!
@@ -27,19 +28,24 @@ use std::sync::{Arc, Mutex};
 // The fake identity server, included from the integration-test harness. Its modules refer to
 // each other and to the id helpers through `super::`, which is this crate root here.
 #[allow(dead_code)]
-#[path = "../tests/util/ids.rs"]
+#[path = "../../tests/util/ids.rs"]
 mod ids;
 #[allow(dead_code)]
-#[path = "../tests/util/ory.rs"]
+#[path = "../../tests/util/ory.rs"]
 mod ory;
 #[allow(dead_code)]
-#[path = "../tests/util/ory_flows.rs"]
+#[path = "../../tests/util/ory_flows.rs"]
 mod ory_flows;
 #[allow(dead_code)]
-#[path = "../tests/util/server.rs"]
+#[path = "../../tests/util/ory_pages.rs"]
+mod ory_pages;
+#[allow(dead_code)]
+#[path = "../../tests/util/server.rs"]
 mod server;
 #[allow(unused_imports)]
 use ids::{random_hex, random_u64, rfc3339, unix_now, uuid};
+
+mod page;
 
 use server::{Action, Recorded, Reply, TestServer};
 
@@ -86,12 +92,14 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // The first stdout line is stable: the playground test reads the URL from it.
+    // The first stdout line is stable: the playground test reads the URL from it. The proxy's
+    // banner (on stderr) follows with the URLs of the demo app and the fake Ory, so they are
+    // not repeated here.
     println!("playground: open {public}");
-    println!("  sign in with {DEMO_EMAIL} / {DEMO_PASSWORD} (the fake identity server accepts any email and password)");
-    println!("  ory-proxy {public}  ->  demo app {}", app.url());
-    println!("  fake Ory  {}  (reached through {public}/.ory)", ory.url());
-    println!("  Ctrl-C stops everything");
+    println!(
+        "  sign in with {DEMO_EMAIL} / {DEMO_PASSWORD} (any email and password work) or create \
+         an account; Ctrl-C stops everything"
+    );
     if let Err(e) = ory_proxy::serve::serve(listener, config) {
         eprintln!("playground: {e}");
         std::process::exit(1);
@@ -145,13 +153,7 @@ impl DemoApp {
     }
 }
 
-fn html(body: &str) -> Reply {
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>ory-proxy playground</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem}}\
-         pre{{background:#f4f4f4;padding:1rem;overflow:auto}}</style></head><body>\
-         <h1>ory-proxy playground</h1>{body}</body></html>"
-    );
+fn html(page: String) -> Reply {
     Reply::new(200)
         .header("Content-Type", "text/html; charset=utf-8")
         .header("Cache-Control", "no-store")
@@ -159,38 +161,21 @@ fn html(body: &str) -> Reply {
 }
 
 fn home(req: &Recorded, public: &str, proxy: &str, jwks: &Mutex<Option<Value>>) -> Reply {
-    let login = format!("/.ory/self-service/login/browser?return_to={public}/");
-    let token = req
-        .header("authorization")
-        .and_then(|a| a.strip_prefix("Bearer "));
-    let Some(token) = token else {
-        return html(&format!(
-            "<p>You are <b>not signed in</b>: the proxy sent no token.</p>\
-             <p><a href=\"{login}\">Sign in</a> with <code>{DEMO_EMAIL}</code> / \
-             <code>{DEMO_PASSWORD}</code>.</p>"
-        ));
+    let Some(authorization) = req.header("authorization") else {
+        return html(page::signed_out(public, (DEMO_EMAIL, DEMO_PASSWORD)));
     };
+    let token = authorization
+        .strip_prefix("Bearer ")
+        .unwrap_or(authorization);
     match verify(token, proxy, jwks) {
-        Ok((header, claims)) => {
-            let email = claims["session"]["identity"]["traits"]["email"]
-                .as_str()
-                .unwrap_or("(no email)");
-            let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
-            html(&format!(
-                "<p>Signed in as <b>{}</b> (identity <code>{}</code>).</p>\
-                 <p>The proxy sent a token signed with key <code>{}</code>; this page verified it \
-                 with <a href=\"/.ory/jwks.json\">/.ory/jwks.json</a>. Its claims:</p>\
-                 <pre>{}</pre><p><a href=\"/logout\">Sign out</a></p>",
-                escape(email),
-                escape(claims["sub"].as_str().unwrap_or("")),
-                escape(header["kid"].as_str().unwrap_or("")),
-                escape(&pretty),
-            ))
-        }
-        Err(why) => html(&format!(
-            "<p>The token was <b>rejected</b>: {}</p><p><a href=\"{login}\">Sign in again</a></p>",
-            escape(&why)
-        )),
+        Ok((header, claims)) => html(page::signed_in(&page::SignedIn {
+            public,
+            authorization,
+            header: &header,
+            claims: &claims,
+            now: unix_now(),
+        })),
+        Err(why) => html(page::rejected(&why)),
     }
 }
 
@@ -268,11 +253,4 @@ fn find_key(jwks: Option<&Value>, kid: &str) -> Option<Value> {
         .iter()
         .find(|k| k["kid"] == kid)
         .cloned()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
