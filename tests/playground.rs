@@ -226,7 +226,7 @@ fn a_real_browser_walks_the_playground() {
     assert!(source.contains("(expires in "), "{source}");
     let shot = browser.screenshot_png();
     assert!(shot.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
-    let target = PathBuf::from(crate::util::proxy::BIN)
+    let target = PathBuf::from(crate::util::proxy::BUILT_BIN)
         .parent()
         .expect("profile directory")
         .join("playground.png");
