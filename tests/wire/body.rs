@@ -13,14 +13,17 @@ const HUGE: &str = "1000000000000000";
 #[test]
 fn a_huge_content_length_is_413_before_reading_then_closed() {
     let stack = Stack::start(&["--no-jwt"]);
-    for path in [
-        "/upload",
-        "/.ory/self-service/settings",
-        "/.ory/proxy/health/alive",
+    for (path, extra) in [
+        ("/upload", ""),
+        ("/.ory/self-service/settings", ""),
+        ("/.ory/proxy/health/alive", ""),
+        // Refused before reading: no `100 Continue` first asks for a body never read.
+        ("/upload", "Expect: 100-continue\r\n"),
     ] {
         // Not one body byte is sent: the answer must not wait for any.
         let started = Instant::now();
-        let request = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {HUGE}\r\n\r\n");
+        let request =
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {HUGE}\r\n\r\n");
         assert_refused_and_closed(stack.proxy.addr, request.as_bytes(), 413);
         assert!(
             started.elapsed() < Duration::from_secs(2),

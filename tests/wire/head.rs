@@ -126,7 +126,7 @@ fn a_trickled_head_is_cut_at_the_whole_head_deadline() {
     }
     let cut_after = cut_after.expect("a head trickled for 60 s was never cut");
     assert!(
-        cut_after >= Duration::from_millis(1500) && cut_after < Duration::from_millis(4500),
+        cut_after >= Duration::from_millis(1500) && cut_after < Duration::from_secs(5),
         "cut after {cut_after:?} with --client-timeout 2s"
     );
     let text = String::from_utf8_lossy(&received);
