@@ -58,6 +58,8 @@ pub struct RawArgs {
     /// `--jwt-session`, `--require-session` (issue 11).
     pub jwt_session: Option<String>,
     pub require_session: Vec<String>,
+    /// `--jwks-reload-interval` (issue 12).
+    pub jwks_reload_interval: Option<String>,
 }
 
 /// Parses the arguments (without the program name).
@@ -108,6 +110,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("debug") => raw.debug = true,
             Long("jwt-session") => raw.jwt_session = Some(parser.value()?.string()?),
             Long("require-session") => raw.require_session.push(parser.value()?.string()?),
+            Long("jwks-reload-interval") => {
+                raw.jwks_reload_interval = Some(parser.value()?.string()?)
+            }
             Short('q') | Long("quiet") => raw.quiet = true,
             Long("project") => raw.project = Some(parser.value()?.string()?),
             Long("dev") => raw.no_effect.push("--dev"),

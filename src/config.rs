@@ -80,6 +80,8 @@ pub struct Config {
     /// `--require-session`: normalised path prefixes that need a session (see
     /// [`crate::policy::protect`]). Default none.
     pub require_session: Vec<String>,
+    /// Key reload polling, trusted proxies, the metrics address ([`crate::deploy`]).
+    pub deploy: crate::deploy::Deploy,
 }
 
 /// Default `--session-cache-ttl`.
@@ -289,6 +291,7 @@ impl Config {
             Mode::Tunnel => (Default::default(), Vec::new()),
         };
         let issuer = format!("{}{}", sdk.origin, sdk_path);
+        let deploy = crate::deploy::Deploy::from_raw(raw, jwks_file.is_some(), env)?;
         Ok(Config {
             mode,
             upstream,
@@ -330,6 +333,7 @@ impl Config {
             sdk_source: sdk_choice.source,
             jwt_session,
             require_session,
+            deploy,
         })
     }
 

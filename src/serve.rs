@@ -3,12 +3,13 @@
 //!
 //! Kept apart from [`crate::cli`] (which only parses) and from the wire (which knows nothing of
 //! keys or Ory). Signals arrive through a self-pipe ([`crate::sys::install_signals`]); the
-//! watcher thread learns which signal arrived, so another one (a key reload on SIGHUP, say)
-//! is one more arm of its `match`.
+//! watcher thread learns which signal arrived: SIGTERM/SIGINT stop, SIGHUP reloads the keys
+//! ([`crate::ory::reload`]) on the watcher thread, never in a signal handler.
 
 use crate::config::Config;
 use crate::http::listener::{self, Limits};
 use crate::obs::logger;
+use crate::ory::reload::LiveKeys;
 use crate::proxy::App;
 use crate::sys::{self, Signal};
 use std::io::{self, Read};
@@ -44,7 +45,10 @@ fn serve_with_keys(
     let signals = sys::install_signals()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot install signal handlers: {e}")))?;
     let stopping = Arc::new(AtomicUsize::new(0));
-    watch_signals(signals, Arc::clone(&stopping));
+    let live = keys
+        .set
+        .map(|set| Arc::new(LiveKeys::new(set, config.jwks_file.clone())));
+    watch_signals(signals, Arc::clone(&stopping), live.clone());
 
     crate::obs::banner::print(&config, bound);
     for (warning, note) in &keys.notes {
@@ -68,12 +72,20 @@ fn serve_with_keys(
         shutdown_grace: config.shutdown_grace,
     };
     let roots = crate::proxy::tls::Roots::load(config.ca_file.as_deref())?;
-    let app = Arc::new(App::new(config, keys.set, roots));
+    if let (Some(live), Some(interval)) = (&live, config.deploy.jwks_reload_interval) {
+        crate::ory::reload::watch(Arc::clone(live), interval)?;
+    }
+    let app = Arc::new(App::new(config, live, roots));
     listener::serve(listeners, app, limits, &stopping)
 }
 
-/// Reads signals from the self-pipe: SIGTERM and SIGINT count in `stopping`.
-fn watch_signals(mut signals: std::fs::File, stopping: Arc<AtomicUsize>) {
+/// Reads signals from the self-pipe: SIGTERM and SIGINT count in `stopping`; SIGHUP reads the
+/// key file again (one log line either way; a broken file keeps the old keys).
+fn watch_signals(
+    mut signals: std::fs::File,
+    stopping: Arc<AtomicUsize>,
+    keys: Option<Arc<LiveKeys>>,
+) {
     let spawned = std::thread::Builder::new()
         .name("ory-proxy-signals".into())
         .spawn(move || {
@@ -84,6 +96,10 @@ fn watch_signals(mut signals: std::fs::File, stopping: Arc<AtomicUsize>) {
                         Some(Signal::Terminate | Signal::Interrupt) => {
                             stopping.fetch_add(1, Ordering::SeqCst);
                         }
+                        Some(Signal::Hangup) => match &keys {
+                            Some(keys) => keys.reload_and_log(),
+                            None => logger::info("SIGHUP: no keys to reload under --no-jwt"),
+                        },
                         None => {}
                     },
                     Ok(_) => return,

@@ -3,7 +3,7 @@
 //! - [`set_keepalive`]: TCP keepalive probes on relayed (WebSocket) sockets.
 //! - [`stop_listening`]: `shutdown(2)` on a listening socket for a graceful shutdown (blocked
 //!   `accept` calls return, new connections are refused).
-//! - [`install_signals`]: SIGTERM and SIGINT handlers that only `write(2)` the signal's number
+//! - [`install_signals`]: SIGTERM, SIGINT and SIGHUP handlers that only `write(2)` the signal's number
 //!   into a pipe (async-signal-safe); a normal thread reads the other end and learns which
 //!   signal arrived ([`Signal`]).
 //!
@@ -24,6 +24,8 @@ pub enum Signal {
     Terminate,
     /// SIGINT: graceful shutdown.
     Interrupt,
+    /// SIGHUP: read `--jwks-file` again.
+    Hangup,
 }
 
 impl Signal {
@@ -32,13 +34,14 @@ impl Signal {
         match libc::c_int::from(b) {
             libc::SIGTERM => Some(Signal::Terminate),
             libc::SIGINT => Some(Signal::Interrupt),
+            libc::SIGHUP => Some(Signal::Hangup),
             _ => None,
         }
     }
 }
 
 /// The signals that get a handler.
-const HANDLED: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGINT];
+const HANDLED: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
 
 /// Sets an integer socket option on `fd`.
 fn set_int_option(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -166,6 +169,7 @@ mod tests {
             Signal::from_byte(libc::SIGINT as u8),
             Some(Signal::Interrupt)
         );
+        assert_eq!(Signal::from_byte(libc::SIGHUP as u8), Some(Signal::Hangup));
         assert_eq!(Signal::from_byte(0), None);
     }
 }

@@ -19,6 +19,7 @@ mod forwarding;
 mod health;
 mod interop;
 mod jwt_session;
+mod key_reload;
 mod keys;
 mod lifecycle;
 mod limits;

@@ -64,9 +64,10 @@ impl Cached {
         &self,
         now: u64,
         ttl_secs: u64,
+        signer: &Arc<str>,
         mint: impl FnOnce(u64) -> Result<String, Error>,
     ) -> Result<Arc<str>, Error> {
-        self.token.token_header(now, ttl_secs, mint)
+        self.token.token_header(now, ttl_secs, signer, mint)
     }
 }
 
@@ -632,14 +633,15 @@ mod tests {
             mints.fetch_add(1, Ordering::SeqCst);
             Ok(format!("tok{now}"))
         };
-        let a = cached.token_header(1000, 60, mint).unwrap();
+        let k: Arc<str> = "key-a".into();
+        let a = cached.token_header(1000, 60, &k, mint).unwrap();
         assert_eq!(&*a, "Bearer tok1000");
         assert_eq!(
-            &*cached.token_header(1029, 60, mint).unwrap(),
+            &*cached.token_header(1029, 60, &k, mint).unwrap(),
             "Bearer tok1000"
         );
         assert_eq!(
-            &*cached.token_header(1030, 60, mint).unwrap(),
+            &*cached.token_header(1030, 60, &k, mint).unwrap(),
             "Bearer tok1030"
         );
         assert_eq!(mints.load(Ordering::SeqCst), 2);
@@ -648,11 +650,45 @@ mod tests {
         assert!(!still_fresh(10, 9, 60));
 
         let memo = TokenMemo::new(2);
-        let x = memo.token_header("{\"a\":1}", 1000, 60, mint).unwrap();
-        let y = memo.token_header("{\"a\":1}", 1010, 60, mint).unwrap();
+        let x = memo.token_header("{\"a\":1}", 1000, 60, &k, mint).unwrap();
+        let y = memo.token_header("{\"a\":1}", 1010, 60, &k, mint).unwrap();
         assert!(Arc::ptr_eq(&x, &y));
-        memo.token_header("{\"a\":2}", 1010, 60, mint).unwrap();
-        memo.token_header("{\"a\":3}", 1010, 60, mint).unwrap();
+        memo.token_header("{\"a\":2}", 1010, 60, &k, mint).unwrap();
+        memo.token_header("{\"a\":3}", 1010, 60, &k, mint).unwrap();
         assert!(memo.len() <= 2);
+    }
+
+    #[test]
+    fn token_signed_by_another_key_is_never_reused() {
+        // After a key reload the signing key changes: a remembered token signed by the old key
+        // (which the new file may no longer publish) must give way to a fresh one.
+        let cached = Cached::new(active(None).session);
+        let mint = |now: u64| Ok(format!("tok{now}"));
+        let (old, new): (Arc<str>, Arc<str>) = ("old".into(), "new".into());
+        assert_eq!(
+            &*cached.token_header(1000, 60, &old, mint).unwrap(),
+            "Bearer tok1000"
+        );
+        assert_eq!(
+            &*cached.token_header(1001, 60, &new, mint).unwrap(),
+            "Bearer tok1001"
+        );
+        assert_eq!(
+            &*cached.token_header(1002, 60, &new, mint).unwrap(),
+            "Bearer tok1001"
+        );
+        let memo = TokenMemo::new(8);
+        assert_eq!(
+            &*memo.token_header("{}", 1000, 60, &old, mint).unwrap(),
+            "Bearer tok1000"
+        );
+        assert_eq!(
+            &*memo.token_header("{}", 1001, 60, &new, mint).unwrap(),
+            "Bearer tok1001"
+        );
+        assert_eq!(
+            &*memo.token_header("{}", 1002, 60, &new, mint).unwrap(),
+            "Bearer tok1001"
+        );
     }
 }

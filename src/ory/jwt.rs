@@ -16,6 +16,7 @@ use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use std::io;
+use std::sync::Arc;
 
 /// The keys of this process: the first signs, all are published in the JWKS.
 pub struct KeySet {
@@ -23,6 +24,11 @@ pub struct KeySet {
     /// `base64url({"alg":"ES256","kid":…,"typ":"JWT"})`, rendered once.
     header_b64: String,
     kid: String,
+    /// The RFC 7638 thumbprint of the signing key: which key signed a remembered token, even
+    /// when a reloaded file gives another key the same `kid`.
+    signer: Arc<str>,
+    /// Every published key id, in file order.
+    kids: Vec<String>,
     jwks_json: Vec<u8>,
 }
 
@@ -62,14 +68,17 @@ impl KeySet {
         let jwks = serde_json::json!({
             "keys": keys.iter().map(|k| public_jwk(&k.kid, k.key.verifying_key())).collect::<Vec<_>>()
         });
+        let kids = keys.iter().map(|k| k.kid.clone()).collect();
         let mut keys = keys.into_iter();
         let first = keys.next().expect("a key set needs at least one key");
         let header = serde_json::json!({"alg": "ES256", "kid": first.kid, "typ": "JWT"});
         // `json!` keeps keys sorted, which is the order the contract shows: alg, kid, typ.
         KeySet {
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+            signer: crate::ory::keyfile::thumbprint(first.key.verifying_key()).into(),
             kid: first.kid,
             signing: first.key,
+            kids,
             jwks_json: jwks.to_string().into_bytes(),
         }
     }
@@ -77,6 +86,16 @@ impl KeySet {
     /// The id of the signing key (the token header's `kid`).
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// Identifies the signing key itself (its thumbprint), for remembering who signed a token.
+    pub fn signer(&self) -> &Arc<str> {
+        &self.signer
+    }
+
+    /// Every published key id, the signing key's first.
+    pub fn kids(&self) -> &[String] {
+        &self.kids
     }
 
     /// The public JWKS document served at `/.ory/jwks.json`.

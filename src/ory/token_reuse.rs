@@ -7,6 +7,11 @@
 //! entry ([`TokenSlot`]); with the cache off, Ory is asked on every request and the token is
 //! remembered by the SHA-256 of the session body Ory answered ([`TokenMemo`]), so any change
 //! of the session (a new AAL, traits, expiry) gets a fresh token.
+//!
+//! A token is also reused only while the key that signed it is still the signing key: after a
+//! key reload (SIGHUP) that moves another key first or drops the old one, the next request gets
+//! a token the new key signed, so no token signed by a key that may no longer be published is
+//! ever handed out again.
 
 use crate::error::Error;
 use crate::ory::cache::{lock, read, write};
@@ -24,21 +29,30 @@ struct Minted {
     header: Arc<str>,
     /// `iat` in Unix seconds.
     issued_at: u64,
+    /// The signing key's identity ([`crate::ory::jwt::KeySet::signer`]).
+    signer: Arc<str>,
 }
 
 impl Minted {
     /// A fresh token from `mint(now)`. Signing happens outside any lock; two workers may both
     /// mint at the turn of a half life, and the later token simply wins.
-    fn mint(now: u64, mint: impl FnOnce(u64) -> Result<String, Error>) -> Result<Minted, Error> {
+    fn mint(
+        now: u64,
+        signer: &Arc<str>,
+        mint: impl FnOnce(u64) -> Result<String, Error>,
+    ) -> Result<Minted, Error> {
         Ok(Minted {
             header: format!("Bearer {}", mint(now)?).into(),
             issued_at: now,
+            signer: Arc::clone(signer),
         })
     }
 
-    /// The header while more than half of the token's lifetime is left at `now`.
-    fn reusable(&self, now: u64, ttl_secs: u64) -> Option<Arc<str>> {
-        still_fresh(self.issued_at, now, ttl_secs).then(|| Arc::clone(&self.header))
+    /// The header while more than half of the token's lifetime is left at `now` and `signer`
+    /// is still the key that signed it.
+    fn reusable(&self, now: u64, ttl_secs: u64, signer: &str) -> Option<Arc<str>> {
+        (still_fresh(self.issued_at, now, ttl_secs) && *self.signer == *signer)
+            .then(|| Arc::clone(&self.header))
     }
 }
 
@@ -54,21 +68,22 @@ pub struct TokenSlot(RwLock<Option<Minted>>);
 
 impl TokenSlot {
     /// The `Authorization` value for this session: the remembered token while more than half of
-    /// its lifetime (`ttl_secs`) is left at `now` (Unix seconds), otherwise a fresh one from
-    /// `mint(now)`, which is then remembered.
+    /// its lifetime (`ttl_secs`) is left at `now` (Unix seconds) and it was signed by `signer`,
+    /// otherwise a fresh one from `mint(now)` (which must sign with `signer`), then remembered.
     pub fn token_header(
         &self,
         now: u64,
         ttl_secs: u64,
+        signer: &Arc<str>,
         mint: impl FnOnce(u64) -> Result<String, Error>,
     ) -> Result<Arc<str>, Error> {
         if let Some(header) = read(&self.0)
             .as_ref()
-            .and_then(|m| m.reusable(now, ttl_secs))
+            .and_then(|m| m.reusable(now, ttl_secs, signer))
         {
             return Ok(header);
         }
-        let minted = Minted::mint(now, mint)?;
+        let minted = Minted::mint(now, signer, mint)?;
         let header = Arc::clone(&minted.header);
         *write(&self.0) = Some(minted);
         Ok(header)
@@ -97,16 +112,17 @@ impl TokenMemo {
         session_json: &str,
         now: u64,
         ttl_secs: u64,
+        signer: &Arc<str>,
         mint: impl FnOnce(u64) -> Result<String, Error>,
     ) -> Result<Arc<str>, Error> {
         let key: Key = Sha256::digest(session_json.as_bytes()).into();
         if let Some(header) = lock(&self.tokens)
             .get(&key)
-            .and_then(|m| m.reusable(now, ttl_secs))
+            .and_then(|m| m.reusable(now, ttl_secs, signer))
         {
             return Ok(header);
         }
-        let minted = Minted::mint(now, mint)?;
+        let minted = Minted::mint(now, signer, mint)?;
         let header = Arc::clone(&minted.header);
         let mut tokens = lock(&self.tokens);
         if tokens.len() >= self.max_entries {

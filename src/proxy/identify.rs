@@ -11,7 +11,7 @@ use crate::http::head::Request;
 use crate::obs::logger;
 use crate::obs::metrics::{self, WhoamiOutcome};
 use crate::ory::cache::{Cached, Fetched};
-use crate::ory::jwt::Claims;
+use crate::ory::jwt::{Claims, KeySet};
 use crate::ory::session::{self, Credentials, Session};
 use crate::policy::protect;
 use crate::proxy::{header_pairs, App, Context, Dest};
@@ -143,14 +143,24 @@ impl App {
         };
         let now = crate::obs::timefmt::unix_now();
         let ttl = self.config.jwt_ttl_secs;
+        // One snapshot of the keys for the whole decision: a remembered token is reused only
+        // if this set's signing key made it, and a fresh one is signed by that same key.
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or_else(|| Error::Internal("no signing key".into()))?
+            .current();
         let minted = std::cell::Cell::new(false);
         let mint = |now| {
             minted.set(true);
-            self.mint(active, now)
+            self.mint(&keys, active, now)
         };
+        let signer = keys.signer();
         let header = match &self.sessions {
-            Some(_) => cached.token_header(now, ttl, mint)?,
-            None => self.tokens.token_header(&active.json, now, ttl, mint)?,
+            Some(_) => cached.token_header(now, ttl, signer, mint)?,
+            None => self
+                .tokens
+                .token_header(&active.json, now, ttl, signer, mint)?,
         };
         if minted.get() {
             metrics::token_minted();
@@ -160,11 +170,12 @@ impl App {
         Ok(Some(header))
     }
 
-    fn mint(&self, active: &session::ActiveSession, now: u64) -> Result<String, Error> {
-        let keys = self
-            .keys
-            .as_ref()
-            .ok_or_else(|| Error::Internal("no signing key".into()))?;
+    fn mint(
+        &self,
+        keys: &KeySet,
+        active: &session::ActiveSession,
+        now: u64,
+    ) -> Result<String, Error> {
         keys.mint(&Claims {
             issuer: &self.config.issuer,
             subject: &active.identity_id,

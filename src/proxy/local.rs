@@ -20,7 +20,9 @@ impl App {
     pub(crate) fn serve_local(&self, cx: &mut Context<'_>, route: Route<'_>) -> u16 {
         match route {
             Route::Jwks => {
-                let jwks = self.keys.as_ref().map(KeySet::jwks_json).unwrap_or(b"");
+                // One snapshot: a reload in between cannot tear the document.
+                let keys = self.keys.as_ref().map(|k| k.current());
+                let jwks = keys.as_deref().map(KeySet::jwks_json).unwrap_or(b"");
                 self.serve_own(cx, 200, "application/json", jwks)
             }
             Route::Alive => self.serve_read_only(cx, |_| {

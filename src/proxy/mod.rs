@@ -34,11 +34,12 @@ use crate::obs::logger;
 use crate::obs::metrics::{self, RouteKind};
 use crate::obs::warn_once::WarnOnce;
 use crate::ory::cache::SessionCache;
-use crate::ory::jwt::KeySet;
+use crate::ory::reload::LiveKeys;
 use crate::ory::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
 use crate::policy::cors::{Cors, Decision};
 use crate::proxy::route::Route;
 use crate::rewrite::Rewriter;
+use std::sync::Arc;
 use ureq::config::AutoHeaderValue;
 
 /// Where a forwarded request goes.
@@ -57,7 +58,8 @@ pub struct App {
     pub(crate) agent: ureq::Agent,
     /// Same settings, plus `--session-timeout` as the budget of one whoami call.
     pub(crate) session_agent: ureq::Agent,
-    pub(crate) keys: Option<KeySet>,
+    /// The signing keys, replaced whole on a reload (SIGHUP); `None` under `--no-jwt`.
+    pub(crate) keys: Option<Arc<LiveKeys>>,
     /// `<sdk-url>` (origin and path prefix), where Ory-bound paths are appended.
     pub(crate) ory_base: String,
     /// `<sdk-url>/sessions/whoami`.
@@ -85,7 +87,7 @@ pub struct App {
 impl App {
     /// Builds the shared state: the HTTP agents (checking `https://` next hops against
     /// `roots`) and, unless `--no-jwt`, the signing keys.
-    pub fn new(config: Config, keys: Option<KeySet>, roots: tls::Roots) -> App {
+    pub fn new(config: Config, keys: Option<Arc<LiveKeys>>, roots: tls::Roots) -> App {
         let tls_config = ureq::tls::TlsConfig::builder()
             .root_certs(roots.ureq())
             .build();

@@ -1,0 +1,101 @@
+//! Options for running the proxy in production, validated together: key reload by polling
+//! (`--jwks-reload-interval`).
+//!
+//! They live apart from [`crate::config`] because they belong together (an operator deploying
+//! behind a balancer sets them at once) and each needs its own parsing; `Config` carries the
+//! result as one field.
+
+use crate::cli::RawArgs;
+use crate::config::{flag_or_env, parse_duration};
+use std::time::Duration;
+
+/// The validated production options.
+#[derive(Debug, Clone, Default)]
+pub struct Deploy {
+    /// `--jwks-reload-interval`: how often the key file's modification time is looked at;
+    /// `None` (the default) reloads only on SIGHUP.
+    pub jwks_reload_interval: Option<Duration>,
+}
+
+/// The shortest `--jwks-reload-interval`: a `stat` per interval is cheap, but below a second
+/// a typo (`1ms`) would spin for nothing.
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Deploy {
+    /// Validates the options; `jwks_file` tells whether there is a file to reload.
+    pub fn from_raw(
+        raw: &RawArgs,
+        jwks_file: bool,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Deploy, String> {
+        let jwks_reload_interval = match flag_or_env(
+            &raw.jwks_reload_interval,
+            "--jwks-reload-interval",
+            "ORY_PROXY_JWKS_RELOAD_INTERVAL",
+            env,
+        ) {
+            None => None,
+            Some((name, v)) => {
+                let d = parse_duration(&v).map_err(|e| format!("{name} {e}"))?;
+                if d < MIN_RELOAD_INTERVAL {
+                    return Err(format!("{name} '{v}' must be at least 1s"));
+                }
+                if !jwks_file {
+                    return Err(format!(
+                        "{name} needs --jwks-file: without a key file there is nothing to reload"
+                    ));
+                }
+                Some(d)
+            }
+        };
+        Ok(Deploy {
+            jwks_reload_interval,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deploy(raw: RawArgs, jwks: bool, vars: &[(&str, &str)]) -> Result<Deploy, String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Deploy::from_raw(&raw, jwks, &|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_are_off() {
+        let d = deploy(RawArgs::default(), true, &[]).unwrap();
+        assert_eq!(d.jwks_reload_interval, None);
+    }
+
+    #[test]
+    fn reload_interval_needs_a_key_file_and_a_second() {
+        let raw = RawArgs {
+            jwks_reload_interval: Some("30s".into()),
+            ..RawArgs::default()
+        };
+        let d = deploy(raw.clone(), true, &[]).unwrap();
+        assert_eq!(d.jwks_reload_interval, Some(Duration::from_secs(30)));
+        let e = deploy(raw, false, &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "--jwks-reload-interval needs --jwks-file: without a key file there is nothing to reload"
+        );
+        let e = deploy(
+            RawArgs::default(),
+            true,
+            &[("ORY_PROXY_JWKS_RELOAD_INTERVAL", "10ms")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "ORY_PROXY_JWKS_RELOAD_INTERVAL '10ms' must be at least 1s"
+        );
+    }
+}
