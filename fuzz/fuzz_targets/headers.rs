@@ -1,77 +1,71 @@
-//! Request-head checks and header filters on arbitrary input: `framing::check_request` (size,
-//! count and RFC 9112 §6 framing), the hop-by-hop filters, and the upstream response-head parser
-//! of the WebSocket handshake. Nothing may panic, and the verdicts must be consistent.
+//! Request heads and header filters on arbitrary input: `http::head` (where a head ends, httparse,
+//! the SPEC §7 rules and RFC 9112 §6 framing), the hop-by-hop filters, and the upstream
+//! response-head parser of the WebSocket handshake. Nothing may panic, and the verdicts must be
+//! consistent.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ory_proxy::http::framing::{self, BodyFraming, Refusal};
-use ory_proxy::{headers, tunnel};
+use ory_proxy::http::framing::BodyFraming;
+use ory_proxy::http::head;
+use ory_proxy::policy::headers;
+use ory_proxy::proxy::relay;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| check(data));
+
+fn check(data: &[u8]) {
     // The response-head parser sees raw bytes.
-    if let Ok(head) = tunnel::parse_response_head(data) {
-        assert!((100..=599).contains(&head.status));
-        for (name, value) in &head.headers {
+    if let Ok(h) = relay::parse_response_head(data) {
+        assert!((100..=599).contains(&h.status));
+        for (name, value) in &h.headers {
             assert!(!name.is_empty());
             assert!(!value.contains(['\r', '\n', '\0']));
         }
     }
 
-    // A request head: first line "METHOD target", then "name: value" lines.
-    let text = String::from_utf8_lossy(data);
-    let mut lines = text.split('\n');
-    let first = lines.next().unwrap_or("");
-    let (method, target) = first.split_once(' ').unwrap_or((first, "/"));
-    let pairs: Vec<(&str, &str)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n, v.trim()))
-        .collect();
-    let verdict = framing::check_request(method, target, pairs.iter().copied());
-    let named = |n: &'static str| -> Vec<&str> {
-        pairs
-            .iter()
+    // A request head, as the connection reads it.
+    let Some(end) = head::head_end(data, 0) else {
+        return;
+    };
+    assert!(end <= data.len());
+    let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    let r = head::parse(&data[..end], peer);
+    if r.refusal.is_some() {
+        return;
+    }
+    // Accepted: a token method, a visible-ASCII target without a fragment, a Host on 1.1.
+    assert!(!r.method.is_empty() && r.method.bytes().all(|b| b.is_ascii_graphic()));
+    assert!(r.target.bytes().all(|b| b.is_ascii_graphic()) && !r.target.contains('#'));
+    assert!(r.method != "CONNECT" && r.method != "TRACE");
+    let named = |n: &str| -> Vec<&[u8]> {
+        r.header_bytes()
             .filter(|(k, _)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v)
             .collect()
     };
+    assert!(r.minor_version == 0 || named("host").len() == 1);
     let lengths = named("content-length");
     let codings = named("transfer-encoding");
-    let size: usize = method.len()
-        + target.len()
-        + 12
-        + pairs
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 4)
-            .sum::<usize>();
-    match &verdict {
-        Ok(BodyFraming::None) => {
-            assert!(lengths.is_empty() && codings.is_empty());
-        }
-        Ok(BodyFraming::Length(n)) => {
-            assert!(codings.is_empty());
-            assert!(!lengths.is_empty());
-            // Every Content-Length is exactly this plain decimal number.
+    match r.framing {
+        BodyFraming::None => assert!(lengths.is_empty() && codings.is_empty()),
+        BodyFraming::Length(n) => {
+            assert!(codings.is_empty() && !lengths.is_empty());
+            assert!(n <= ory_proxy::http::framing::MAX_BODY_LENGTH);
             for v in &lengths {
-                assert!(v.bytes().all(|b| b.is_ascii_digit()), "{v:?}");
-                assert_eq!(v.parse::<u64>().ok(), Some(*n), "{v:?}");
+                assert!(v.iter().all(u8::is_ascii_digit), "{v:?}");
+                let text = std::str::from_utf8(v).unwrap();
+                assert_eq!(text.parse::<u64>().ok(), Some(n), "{v:?}");
             }
         }
-        Ok(BodyFraming::Chunked) => {
+        BodyFraming::Chunked => {
             assert!(lengths.is_empty());
             assert_eq!(codings.len(), 1);
-            assert!(codings[0].eq_ignore_ascii_case("chunked"));
+            assert!(codings[0].eq_ignore_ascii_case(b"chunked"));
         }
-        Err(Refusal::TooLarge(_)) => {
-            assert!(size > framing::MAX_HEAD_BYTES || pairs.len() > framing::MAX_HEADERS);
-        }
-        Err(Refusal::Ambiguous(_)) => {}
-    }
-    if verdict.is_ok() {
-        assert!(size <= framing::MAX_HEAD_BYTES && pairs.len() <= framing::MAX_HEADERS);
     }
 
     // Whatever the filters let through to the next hop is never hop-by-hop, never named by
     // Connection, and never the client's Authorization when the proxy owns it.
+    let pairs: Vec<(&str, &str)> = r.header_pairs().collect();
     let connection_named = headers::connection_tokens(pairs.iter().copied());
     for (name, _) in &pairs {
         if headers::forward_request_header(name, &connection_named, false) {
@@ -87,4 +81,4 @@ fuzz_target!(|data: &[u8]| {
             assert!(!name.eq_ignore_ascii_case("content-length"));
         }
     }
-});
+}
