@@ -40,6 +40,17 @@ fn serve_with_keys(
     keys: crate::ory::keys::Keys,
 ) -> io::Result<()> {
     crate::obs::metrics::init();
+    // Each connection is a descriptor; a low soft limit would refuse connections long before
+    // --max-connections.
+    match sys::raise_fd_limit() {
+        Ok(n) if (n as usize) < config.max_connections => logger::warn(&format!(
+            "open-file limit {n} is below --max-connections {}: connections beyond about {} will fail",
+            config.max_connections,
+            n / 2
+        )),
+        Ok(_) => {}
+        Err(e) => logger::warn(&format!("cannot raise the open-file limit: {e}")),
+    }
     let bound = listeners[0].local_addr()?;
     config.set_bound_port(bound.port());
     let signals = sys::install_signals()

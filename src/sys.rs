@@ -3,6 +3,9 @@
 //! - [`set_keepalive`]: TCP keepalive probes on relayed (WebSocket) sockets.
 //! - [`stop_listening`]: `shutdown(2)` on a listening socket for a graceful shutdown (blocked
 //!   `accept` calls return, new connections are refused).
+//! - [`raise_fd_limit`]: the soft limit on open files up to the hard one (`setrlimit`), as Go
+//!   does at start-up: each client connection is a descriptor (and often an upstream one), and
+//!   the usual soft limit of 1024 is far below `--max-connections`.
 //! - [`install_signals`]: SIGTERM, SIGINT and SIGHUP handlers that only `write(2)` the signal's number
 //!   into a pipe (async-signal-safe); a normal thread reads the other end and learns which
 //!   signal arrived ([`Signal`]).
@@ -86,6 +89,28 @@ pub fn stop_listening(listener: &TcpListener) -> io::Result<()> {
     }
 }
 
+/// Raises the soft limit on open file descriptors to the hard limit; returns the new limit.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    // SAFETY: `limit` is a live rlimit the kernel fills (getrlimit) or reads (setrlimit).
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            limit = wanted;
+        }
+        Ok(limit.rlim_cur as u64)
+    }
+}
+
 /// Write end of the signal pipe, for the handler; -1 until installed.
 static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
@@ -157,6 +182,13 @@ mod tests {
         let mut b = [0u8; 1];
         accepted.read_exact(&mut b).unwrap();
         assert_eq!(&b, b"x");
+    }
+
+    #[test]
+    fn the_fd_limit_is_at_least_what_it_was() {
+        let n = raise_fd_limit().unwrap();
+        assert!(n >= 256, "{n}");
+        assert_eq!(raise_fd_limit().unwrap(), n);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// Bytes asked of the socket per read while a head is collected.
 const READ_CHUNK: usize = 8 * 1024;
+/// Buffer capacity a connection keeps between requests.
+const KEPT_CAPACITY: usize = 16 * 1024;
 
 /// A client socket with its read-ahead buffer.
 pub struct Input {
@@ -51,6 +53,10 @@ impl Input {
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
+            if self.buf.capacity() > KEPT_CAPACITY {
+                // A large head passed: idle connections keep no more than a small buffer.
+                self.buf = Vec::new();
+            }
         }
     }
 
