@@ -138,7 +138,10 @@ fn unreachable(who: &str, url: &str, reason: &str, fix_flag: &str) -> (String, S
 pub fn explain(error: &Error, hops: &Hops) -> Explained {
     let app = "your application";
     let (hop, (summary, check)) = match error {
-        Error::UpstreamUnreachable(r) => (app, unreachable(app, &hops.upstream, r, "<upstream>")),
+        Error::UpstreamUnreachable(r) => (
+            app,
+            unreachable(app, &hops.upstream, r, "the <upstream> argument"),
+        ),
         Error::OryUnreachable(r) => ("Ory", unreachable("Ory", &hops.ory, r, &hops.ory_setting)),
         Error::SessionLookupFailed(r) => {
             let whoami = format!("{}/sessions/whoami", hops.ory);
@@ -240,11 +243,19 @@ pub fn html_page(error: &Error, explained: &Explained, request_id: &str) -> Stri
          <dt>What to check</dt><dd>{check}</dd>\
          <dt>Request id</dt><dd><code>{id}</code> (the proxy's log line for this request carries it)</dd>\
          </dl>\n<footer>Answered by ory-proxy, not by your application.</footer>\n</body></html>\n",
-        summary = escape(&explained.summary),
+        summary = escape(&capitalized(&explained.summary)),
         hop = escape(explained.hop),
         check = escape(&explained.check),
         id = escape(request_id),
     )
+}
+
+/// `text` with its first letter in upper case, for a sentence on a page.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -335,7 +346,7 @@ mod tests {
         let e = Error::UpstreamUnreachable("io: Connection refused".into());
         let page = html_page(&e, &explain(&e, &hops()), "abc<1>");
         assert!(page.contains("<title>502 Bad Gateway</title>"));
-        assert!(page.contains("cannot reach your application at http://127.0.0.1:3000"));
+        assert!(page.contains("<p>Cannot reach your application at http://127.0.0.1:3000"));
         assert!(page.contains("<dd>your application</dd>"));
         assert!(page.contains("<code>abc&lt;1&gt;</code>"), "escaped id");
     }

@@ -260,6 +260,17 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_is_in_the_docs() {
+        let docs = include_str!("../docs/flags.md");
+        for flag in long_flags() {
+            assert!(
+                docs.contains(&format!("`{flag}")),
+                "{flag} missing from docs/flags.md"
+            );
+        }
+    }
+
+    #[test]
     fn long_flags_are_listed() {
         let flags: Vec<_> = long_flags().collect();
         for f in [

@@ -204,7 +204,7 @@ fn browsers_get_an_html_page_and_everyone_else_json() {
     let page = r.text();
     for needle in [
         "<title>502 Bad Gateway</title>",
-        &format!("cannot reach your application at {app} (connection refused) — is it running?"),
+        &format!("Cannot reach your application at {app} (connection refused) — is it running?"),
         "<dt>Which hop</dt><dd>your application</dd>",
         "<code>req-html-1</code>",
     ] {

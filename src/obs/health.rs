@@ -108,13 +108,19 @@ impl Readiness {
 /// stops the start: the application may simply come up after the proxy.
 pub fn probe_at_start(config: &Config) {
     let hops = crate::error_text::Hops::new(config);
+    // In tunnel mode the application is never forwarded to (it only calls the tunnel).
+    let tunnel = config.mode == crate::config::Mode::Tunnel;
     let upstream = format!("{}:{}", config.upstream.host, config.upstream.port);
     let ory = format!("{}:{}", config.sdk.host, config.sdk.port);
     let spawned = std::thread::Builder::new()
         .name("start-probe".into())
         .spawn(move || {
             let ory_check = std::thread::spawn(move || probe(&ory, PROBE_TIMEOUT));
-            let upstream_check = probe(&upstream, PROBE_TIMEOUT);
+            let upstream_check = if tunnel {
+                Ok(())
+            } else {
+                probe(&upstream, PROBE_TIMEOUT)
+            };
             let ory_check = ory_check.join().unwrap_or(Ok(()));
             for (failed, error) in [
                 (

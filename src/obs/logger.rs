@@ -1,4 +1,5 @@
-//! Log lines on stderr: the banner, one access line per request, errors, and `--debug` detail.
+//! Log lines on stderr: the banner, errors, warnings and `--debug` detail; the access lines are
+//! formatted in [`super::access`] with the same settings and helpers.
 //!
 //! A proxy logs on its hot path, so a line is formatted into one buffer and written with a single
 //! `write_all` on the locked stderr; nothing is logged at all for the levels that are switched
@@ -12,7 +13,9 @@
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
+
+pub use super::access::{access, access_with, Access, Outcome, MAX_LOGGED_PATH};
 
 /// How lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,10 +39,10 @@ impl LogFormat {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Settings {
-    quiet: bool,
-    debug: bool,
-    format: LogFormat,
+pub(super) struct Settings {
+    pub(super) quiet: bool,
+    pub(super) debug: bool,
+    pub(super) format: LogFormat,
 }
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
@@ -53,7 +56,7 @@ pub fn init(quiet: bool, debug: bool, format: LogFormat) {
     });
 }
 
-fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     SETTINGS.get().copied().unwrap_or(Settings {
         quiet: false,
         debug: false,
@@ -159,115 +162,6 @@ fn banner_json(now: SystemTime, text: &str, fields: &[(&str, Option<String>)]) -
     line
 }
 
-/// What one access line says about a request.
-#[derive(Debug, Clone, Copy)]
-pub struct Access<'a> {
-    pub method: &'a str,
-    /// The raw request-target; only its path is logged.
-    pub target: &'a str,
-    pub status: u16,
-    pub elapsed: Duration,
-    /// Response body bytes written to the client.
-    pub bytes: u64,
-    /// `ory`, `upstream` or `local`.
-    pub route: &'a str,
-    /// `none` (no credentials or not looked up), `active`, `anonymous`, `rate_limited`, `error`.
-    pub session: &'a str,
-    pub request_id: &'a str,
-}
-
-/// The longest path logged; longer ones are cut (with `…`) so a line stays bounded.
-pub const MAX_LOGGED_PATH: usize = 1024;
-
-/// What an access line may say beyond [`Access`]: a CORS denial, and for a request the proxy
-/// answered with its own error, that error in words (then the line is the request's only one).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Outcome<'a> {
-    /// The request's `Origin` was denied (`cors=denied`).
-    pub cors_denied: bool,
-    /// The proxy's own error, explained (`error="…"`); the line then prints at `ERROR` level,
-    /// even under `-q`.
-    pub error: Option<&'a str>,
-}
-
-/// One access line (silenced by `-q`).
-pub fn access(a: &Access<'_>) {
-    access_with(a, &Outcome::default())
-}
-
-/// One access line with what else happened to the request. A failed request's line prints even
-/// under `-q`: it is the request's error line.
-pub fn access_with(a: &Access<'_>, outcome: &Outcome<'_>) {
-    let s = settings();
-    if s.quiet && outcome.error.is_none() {
-        return;
-    }
-    let line = format_access(s.format, SystemTime::now(), a, outcome);
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
-}
-
-fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>, o: &Outcome<'_>) -> String {
-    let path = loggable_path(a.target);
-    let ms = a.elapsed.as_secs_f64() * 1000.0;
-    let time = crate::obs::timefmt::rfc3339_millis(now);
-    let level = if o.error.is_some() { "ERROR" } else { "INFO" };
-    let mut line = String::with_capacity(path.len() + 200);
-    match format {
-        LogFormat::Text => {
-            // `write!` to a String cannot fail.
-            let _ = write!(
-                line,
-                "{time} {level} {} {path} {} {ms:.2}ms {}B route={} session={} id={}",
-                a.method, a.status, a.bytes, a.route, a.session, a.request_id
-            );
-            if o.cors_denied {
-                line.push_str(" cors=denied");
-            }
-            if let Some(error) = o.error {
-                let clean: String = error
-                    .chars()
-                    .map(|c| match c {
-                        '"' => '\'',
-                        c if c.is_control() => '?',
-                        c => c,
-                    })
-                    .collect();
-                let _ = write!(line, " error=\"{clean}\"");
-            }
-            line.push('\n');
-        }
-        LogFormat::Json => {
-            line.push_str("{\"time\":\"");
-            line.push_str(&time);
-            line.push_str("\",\"level\":\"");
-            line.push_str(&level.to_ascii_lowercase());
-            line.push_str("\",\"msg\":\"access\",\"method\":");
-            push_json_str(&mut line, a.method);
-            line.push_str(",\"path\":");
-            push_json_str(&mut line, &path);
-            let _ = write!(
-                line,
-                ",\"status\":{},\"duration_ms\":{ms:.3},\"bytes\":{},\"route\":",
-                a.status, a.bytes
-            );
-            push_json_str(&mut line, a.route);
-            line.push_str(",\"session\":");
-            push_json_str(&mut line, a.session);
-            line.push_str(",\"request_id\":");
-            push_json_str(&mut line, a.request_id);
-            if o.cors_denied {
-                line.push_str(",\"cors\":\"denied\"");
-            }
-            if let Some(error) = o.error {
-                line.push_str(",\"error\":");
-                push_json_str(&mut line, error);
-            }
-            line.push_str("}\n");
-        }
-    }
-    line
-}
-
 /// The path of a request-target as log lines show it: without the query (it may hold flow ids,
 /// codes or tokens), cut to [`MAX_LOGGED_PATH`] bytes, with control characters replaced so that
 /// a client can neither split a log line nor send escape sequences to a terminal.
@@ -275,7 +169,7 @@ pub fn path_of(target: &str) -> std::borrow::Cow<'_, str> {
     loggable_path(target)
 }
 
-fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
     let path = target.split('?').next().unwrap_or(target);
     let mut cut = path.len().min(MAX_LOGGED_PATH);
     while !path.is_char_boundary(cut) {
@@ -296,7 +190,7 @@ fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Appends `s` as a JSON string literal (RFC 8259 §7).
-fn push_json_str(out: &mut String, s: &str) {
+pub(super) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -317,79 +211,6 @@ fn push_json_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(target: &str) -> Access<'_> {
-        Access {
-            method: "GET",
-            target,
-            status: 200,
-            elapsed: Duration::from_micros(1234),
-            bytes: 42,
-            route: "upstream",
-            session: "active",
-            request_id: "req-1",
-        }
-    }
-
-    #[test]
-    fn json_access_line_parses_and_drops_the_query() {
-        let line = format_access(
-            LogFormat::Json,
-            SystemTime::UNIX_EPOCH,
-            &sample("/a\"b\\c?token=secret"),
-            &Outcome::default(),
-        );
-        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["time"], "1970-01-01T00:00:00.000Z");
-        assert_eq!(v["level"], "info");
-        assert_eq!(v["msg"], "access");
-        assert_eq!(v["method"], "GET");
-        assert_eq!(v["path"], "/a\"b\\c");
-        assert_eq!(v["status"], 200);
-        assert_eq!(v["duration_ms"], 1.234);
-        assert_eq!(v["bytes"], 42);
-        assert_eq!(v["route"], "upstream");
-        assert_eq!(v["session"], "active");
-        assert_eq!(v["request_id"], "req-1");
-        assert!(!line.contains("secret"));
-    }
-
-    #[test]
-    fn text_access_line() {
-        let line = format_access(
-            LogFormat::Text,
-            SystemTime::UNIX_EPOCH,
-            &sample("/p?x=1"),
-            &Outcome::default(),
-        );
-        assert_eq!(
-            line,
-            "1970-01-01T00:00:00.000Z INFO GET /p 200 1.23ms 42B route=upstream session=active id=req-1\n"
-        );
-    }
-
-    #[test]
-    fn a_failed_request_is_one_line_with_its_error_and_cors_denial() {
-        let mut a = sample("/p");
-        a.status = 502;
-        let o = Outcome {
-            cors_denied: true,
-            error: Some("cannot reach \"x\"\n— is it running?"),
-        };
-        let line = format_access(LogFormat::Text, SystemTime::UNIX_EPOCH, &a, &o);
-        assert_eq!(
-            line,
-            "1970-01-01T00:00:00.000Z ERROR GET /p 502 1.23ms 42B route=upstream \
-             session=active id=req-1 cors=denied error=\"cannot reach 'x'?— is it running?\"\n"
-        );
-        a.status = 431;
-        let line = format_access(LogFormat::Json, SystemTime::UNIX_EPOCH, &a, &o);
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["level"], "error");
-        assert_eq!(v["cors"], "denied");
-        assert_eq!(v["error"], "cannot reach \"x\"\n— is it running?");
-    }
 
     #[test]
     fn json_plain_lines_escape_everything() {

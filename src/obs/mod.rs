@@ -1,6 +1,7 @@
 //! Observability: log lines, Prometheus metrics and the health endpoints' checks. Imports
 //! nothing above it, so every layer can log and count.
 
+pub mod access;
 pub mod banner;
 pub mod health;
 pub mod logger;
