@@ -1,5 +1,6 @@
 //! Options for running the proxy in production, validated together: key reload by polling
-//! (`--jwks-reload-interval`).
+//! (`--jwks-reload-interval`), the load balancers whose `X-Forwarded-*` are believed
+//! (`--trusted-proxies`).
 //!
 //! They live apart from [`crate::config`] because they belong together (an operator deploying
 //! behind a balancer sets them at once) and each needs its own parsing; `Config` carries the
@@ -7,6 +8,7 @@
 
 use crate::cli::RawArgs;
 use crate::config::{flag_or_env, parse_duration};
+use crate::policy::forwarded::TrustedProxies;
 use std::time::Duration;
 
 /// The validated production options.
@@ -15,6 +17,8 @@ pub struct Deploy {
     /// `--jwks-reload-interval`: how often the key file's modification time is looked at;
     /// `None` (the default) reloads only on SIGHUP.
     pub jwks_reload_interval: Option<Duration>,
+    /// `--trusted-proxies`: peers whose `X-Forwarded-*` headers are kept. Default: nobody.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The shortest `--jwks-reload-interval`: a `stat` per interval is cheap, but below a second
@@ -48,8 +52,22 @@ impl Deploy {
                 Some(d)
             }
         };
+        let trusted_list = if raw.trusted_proxies.is_empty() {
+            env("ORY_PROXY_TRUSTED_PROXIES")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| ("ORY_PROXY_TRUSTED_PROXIES", vec![v]))
+        } else {
+            Some(("--trusted-proxies", raw.trusted_proxies.clone()))
+        };
+        let trusted_proxies = match trusted_list {
+            None => TrustedProxies::default(),
+            Some((name, list)) => {
+                TrustedProxies::parse(&list).map_err(|e| format!("{name}: {e}"))?
+            }
+        };
         Ok(Deploy {
             jwks_reload_interval,
+            trusted_proxies,
         })
     }
 }
@@ -72,6 +90,7 @@ mod tests {
     fn defaults_are_off() {
         let d = deploy(RawArgs::default(), true, &[]).unwrap();
         assert_eq!(d.jwks_reload_interval, None);
+        assert!(d.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -96,6 +115,35 @@ mod tests {
         assert_eq!(
             e,
             "ORY_PROXY_JWKS_RELOAD_INTERVAL '10ms' must be at least 1s"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_from_flags_or_the_variable() {
+        let raw = RawArgs {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "::1,192.168.0.1".into()],
+            ..RawArgs::default()
+        };
+        let d = deploy(raw, false, &[("ORY_PROXY_TRUSTED_PROXIES", "1.1.1.1")]).unwrap();
+        assert!(d.trusted_proxies.contains("::1".parse().unwrap()));
+        assert!(d.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        assert!(!d.trusted_proxies.contains("1.1.1.1".parse().unwrap()));
+        let d = deploy(
+            RawArgs::default(),
+            false,
+            &[("ORY_PROXY_TRUSTED_PROXIES", "fd00::/8, 127.0.0.1")],
+        )
+        .unwrap();
+        assert!(d.trusted_proxies.contains("fd00::1".parse().unwrap()));
+        let e = deploy(
+            RawArgs::default(),
+            false,
+            &[("ORY_PROXY_TRUSTED_PROXIES", "10.0.0.0/40")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "ORY_PROXY_TRUSTED_PROXIES: '10.0.0.0/40': the prefix length must be 0 to 32"
         );
     }
 }

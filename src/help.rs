@@ -23,6 +23,7 @@ const ESSENTIALS: &str = "\
 --open | - | off | Open the public URL in a browser once listening.
 --default-redirect-url URL | - | the public URL | Where Ory's welcome redirect (/.ory/ui/welcome) is sent.
 --rewrite-host | - | off, the client's Host is sent | Send the upstream's host as Host (the client's goes in X-Forwarded-Host).
+--trusted-proxies LIST | ORY_PROXY_TRUSTED_PROXIES | none | Load balancers (addresses and CIDRs, IPv4 or IPv6; comma-separated, repeatable) whose X-Forwarded-For is kept and appended to, and whose X-Forwarded-Proto/-Host are kept; logs show the first untrusted address from the right. From anyone else all three are replaced.
 ";
 
 const COOKIES_AND_CORS: &str = "\

@@ -83,3 +83,44 @@ fn tokens_from_either_replica_verify_with_the_jwks_of_either() {
         (served_by == 1).then_some(())
     });
 }
+
+#[test]
+fn the_browsers_address_reaches_the_application_through_a_trusted_nginx() {
+    let (ory, upstream) = (FakeOry::start(), Upstream::start());
+    // nginx connects to the replicas from 127.0.0.3 (the browser here is 127.0.0.1), and the
+    // replicas trust exactly that address, as the example's comment says to.
+    let replica = || {
+        ProxyProcess::start(
+            &upstream.url(),
+            &ory.url(),
+            &["--trusted-proxies", "127.0.0.3", "--log-format", "json"],
+        )
+    };
+    let (a, b) = (replica(), replica());
+    let Some(lb) = Nginx::start_bound(&[a.addr, b.addr], Some([127, 0, 0, 3].into())) else {
+        return;
+    };
+    for i in 0..2 {
+        let r = Req::get(&lb.url(&format!("/who/{i}"))).send();
+        assert_eq!(r.status, 200, "{}\nnginx: {}", r.text(), lb.error_log());
+        let seen = upstream.last_request();
+        assert_eq!(
+            seen.header("x-forwarded-for"),
+            Some("127.0.0.1, 127.0.0.3"),
+            "the browser's address, then nginx's"
+        );
+        assert_eq!(seen.header("x-forwarded-proto"), Some("http"));
+        assert_eq!(seen.header("x-forwarded-host"), Some("127.0.0.1"));
+    }
+    // Both replicas served one request each and logged the browser as the client.
+    crate::util::wait_until("both replicas to log the browser's address", || {
+        [&a, &b]
+            .iter()
+            .all(|p| {
+                p.stderr().lines().any(|l| {
+                    l.contains("\"path\":\"/who/") && l.contains("\"client\":\"127.0.0.1\"")
+                })
+            })
+            .then_some(())
+    });
+}

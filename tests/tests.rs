@@ -36,6 +36,7 @@ mod session;
 mod smoke;
 mod streaming;
 mod timeouts;
+mod trusted_proxies;
 mod tunnel;
 mod websocket;
 mod whoami_failures;

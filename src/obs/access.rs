@@ -23,6 +23,9 @@ pub struct Access<'a> {
     /// `none` (no credentials or not looked up), `active`, `anonymous`, `rate_limited`, `error`.
     pub session: &'a str,
     pub request_id: &'a str,
+    /// The client's address: the TCP peer, or behind `--trusted-proxies` the first untrusted
+    /// address of `X-Forwarded-For` from the right.
+    pub client: &'a str,
 }
 
 /// The longest path logged; longer ones are cut (with `…`) so a line stays bounded.
@@ -66,8 +69,8 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>, o: &Outcome
             // `write!` to a String cannot fail.
             let _ = write!(
                 line,
-                "{time} {level} {} {path} {} {ms:.2}ms {}B route={} session={} id={}",
-                a.method, a.status, a.bytes, a.route, a.session, a.request_id
+                "{time} {level} {} {path} {} {ms:.2}ms {}B route={} session={} id={} client={}",
+                a.method, a.status, a.bytes, a.route, a.session, a.request_id, a.client
             );
             if o.cors_denied {
                 line.push_str(" cors=denied");
@@ -104,6 +107,8 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>, o: &Outcome
             push_json_str(&mut line, a.session);
             line.push_str(",\"request_id\":");
             push_json_str(&mut line, a.request_id);
+            line.push_str(",\"client\":");
+            push_json_str(&mut line, a.client);
             if o.cors_denied {
                 line.push_str(",\"cors\":\"denied\"");
             }
@@ -131,6 +136,7 @@ mod tests {
             route: "upstream",
             session: "active",
             request_id: "req-1",
+            client: "192.0.2.7",
         }
     }
 
@@ -155,6 +161,7 @@ mod tests {
         assert_eq!(v["route"], "upstream");
         assert_eq!(v["session"], "active");
         assert_eq!(v["request_id"], "req-1");
+        assert_eq!(v["client"], "192.0.2.7");
         assert!(!line.contains("secret"));
     }
 
@@ -168,7 +175,7 @@ mod tests {
         );
         assert_eq!(
             line,
-            "1970-01-01T00:00:00.000Z INFO GET /p 200 1.23ms 42B route=upstream session=active id=req-1\n"
+            "1970-01-01T00:00:00.000Z INFO GET /p 200 1.23ms 42B route=upstream session=active id=req-1 client=192.0.2.7\n"
         );
     }
 
@@ -184,7 +191,7 @@ mod tests {
         assert_eq!(
             line,
             "1970-01-01T00:00:00.000Z ERROR GET /p 502 1.23ms 42B route=upstream \
-             session=active id=req-1 cors=denied error=\"cannot reach 'x'?— is it running?\"\n"
+             session=active id=req-1 client=192.0.2.7 cors=denied error=\"cannot reach 'x'?— is it running?\"\n"
         );
         a.status = 431;
         let line = format_access(LogFormat::Json, SystemTime::UNIX_EPOCH, &a, &o);

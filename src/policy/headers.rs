@@ -85,14 +85,6 @@ pub fn forward_response_header(name: &str, connection_named: &[String]) -> bool 
             .any(|t| t.eq_ignore_ascii_case(name)))
 }
 
-/// The IP part of a socket address, as `X-Forwarded-For` wants it.
-pub fn client_ip(addr: Option<&std::net::SocketAddr>) -> String {
-    match addr {
-        Some(a) => a.ip().to_string(),
-        None => "unknown".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,6 +144,7 @@ impl App {
         let elapsed = cx.started.elapsed();
         metrics::request_finished(cx.route, status, elapsed);
         let cors_denied = self.warn_on_cors_denial(cx.req());
+        let client = self.forwarded(cx.req(), "").client;
         let outcome = logger::Outcome {
             cors_denied,
             error: cx.error.as_deref(),
@@ -158,6 +159,7 @@ impl App {
                 route: cx.route.as_str(),
                 session: cx.session,
                 request_id: &cx.request_id,
+                client: &client,
             },
             &outcome,
         );

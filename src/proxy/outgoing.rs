@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::http::body::BodyReader;
 use crate::http::framing::BodyFraming;
 use crate::http::head::Request;
+use crate::policy::forwarded::{self, Forwarded, Incoming};
 use crate::policy::headers;
 use crate::proxy::route;
 use crate::proxy::{header_pairs, App, Dest};
@@ -15,6 +16,28 @@ use ureq::http;
 use ureq::SendBody;
 
 impl App {
+    /// The `X-Forwarded-*` values for the next hop and the client's address (SPEC §3,
+    /// `--trusted-proxies`): the client's own chain, protocol and host only from a trusted peer.
+    /// `own_host` is what `X-Forwarded-Host` says otherwise.
+    pub(crate) fn forwarded(&self, request: &Request, own_host: &str) -> Forwarded {
+        let trusted = &self.config.deploy.trusted_proxies;
+        let xff: Vec<&str> = if trusted.is_empty() {
+            Vec::new()
+        } else {
+            header_pairs(request)
+                .filter(|(n, _)| n.eq_ignore_ascii_case("x-forwarded-for"))
+                .map(|(_, v)| v)
+                .collect()
+        };
+        let incoming = Incoming {
+            peer: Some(request.peer),
+            xff: &xff,
+            proto: request.header("x-forwarded-proto"),
+            host: request.header("x-forwarded-host"),
+        };
+        forwarded::decide(trusted, &incoming, self.config.public.scheme, own_host)
+    }
+
     /// The request for the next hop, headers filtered and set per SPEC §3; no body yet.
     pub(crate) fn build_request(
         &self,
@@ -58,11 +81,12 @@ impl App {
             Dest::Upstream if cfg.rewrite_host => cfg.upstream.authority.as_str(),
             Dest::Upstream => forwarded_host,
         };
+        let fwd = self.forwarded(request, forwarded_host);
         builder = builder
             .header("host", host)
-            .header("x-forwarded-for", headers::client_ip(Some(&request.peer)))
-            .header("x-forwarded-proto", cfg.public.scheme)
-            .header("x-forwarded-host", forwarded_host)
+            .header("x-forwarded-for", fwd.xff)
+            .header("x-forwarded-proto", fwd.proto)
+            .header("x-forwarded-host", fwd.host)
             .header("x-request-id", request_id);
         match dest {
             Dest::Ory => {

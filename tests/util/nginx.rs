@@ -6,7 +6,7 @@
 //! `ORY_PROXY_TEST_REQUIRE_NGINX=1` (set by `.ci/run`) makes that a failure.
 
 use super::files::TempDir;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,8 +39,9 @@ pub fn required() -> bool {
 }
 
 /// `examples/nginx-replicas.conf` with its replica list replaced by `replicas` and its listen
-/// address by `listen`.
-pub fn example_config(replicas: &[SocketAddr], listen: SocketAddr) -> String {
+/// address by `listen`; with `bind`, nginx connects to the replicas from that address
+/// (`proxy_bind`), so they see another peer than the browser's 127.0.0.1.
+pub fn example_config(replicas: &[SocketAddr], listen: SocketAddr, bind: Option<IpAddr>) -> String {
     let mut out = String::new();
     let mut replaced = false;
     for line in EXAMPLE_CONF.lines() {
@@ -56,6 +57,9 @@ pub fn example_config(replicas: &[SocketAddr], listen: SocketAddr) -> String {
         }
         if trimmed == "listen 80;" {
             out.push_str(&format!("    listen {listen};\n"));
+            if let Some(ip) = bind {
+                out.push_str(&format!("    proxy_bind {ip};\n"));
+            }
             continue;
         }
         out.push_str(line);
@@ -69,6 +73,11 @@ impl Nginx {
     /// Starts nginx with the example configuration in front of `replicas`; `None` when nginx is
     /// not installed and not required.
     pub fn start(replicas: &[SocketAddr]) -> Option<Nginx> {
+        Nginx::start_bound(replicas, None)
+    }
+
+    /// [`Nginx::start`], connecting to the replicas from `bind` (see [`example_config`]).
+    pub fn start_bound(replicas: &[SocketAddr], bind: Option<IpAddr>) -> Option<Nginx> {
         let Some(bin) = find() else {
             assert!(
                 !required(),
@@ -81,7 +90,7 @@ impl Nginx {
         let listen: SocketAddr = format!("127.0.0.1:{}", super::proxy::free_port())
             .parse()
             .expect("address");
-        dir.write("replicas.conf", example_config(replicas, listen));
+        dir.write("replicas.conf", example_config(replicas, listen, bind));
         let d = dir.path().display();
         let main = format!(
             "daemon off;\nmaster_process off;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
