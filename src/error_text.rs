@@ -155,6 +155,10 @@ pub fn explain(error: &Error, hops: &Hops) -> Explained {
             ("the session lookup (Ory)", (summary, check))
         }
         Error::UpstreamTimeout(r) => (app, timeout(app, &hops.upstream, r, "--upstream-timeout")),
+        Error::OryTimeout(r) if r.starts_with("session lookup") => (
+            "the session lookup (Ory)",
+            timeout("Ory", &hops.ory, r, "--session-timeout"),
+        ),
         Error::OryTimeout(r) => ("Ory", timeout("Ory", &hops.ory, r, "--upstream-timeout")),
         Error::RateLimited { .. } => (
             "the session lookup (Ory)",
@@ -326,6 +330,14 @@ mod tests {
         assert!(s.contains("--upstream-timeout"), "{s}");
         let e = Error::OryTimeout("connect".into());
         assert!(explain(&e, &hops()).summary.contains("--connect-timeout"));
+        let e = Error::OryTimeout("session lookup: timeout: global".into());
+        let x = explain(&e, &hops());
+        assert!(
+            x.summary.contains("raise --session-timeout"),
+            "{}",
+            x.summary
+        );
+        assert_eq!(x.hop, "the session lookup (Ory)");
     }
 
     #[test]
