@@ -58,9 +58,10 @@ pub struct RawArgs {
     /// `--jwt-session`, `--require-session` (issue 11).
     pub jwt_session: Option<String>,
     pub require_session: Vec<String>,
-    /// `--jwks-reload-interval`, `--trusted-proxies` (issue 12).
+    /// `--jwks-reload-interval`, `--trusted-proxies`, `--metrics-address` (issue 12).
     pub jwks_reload_interval: Option<String>,
     pub trusted_proxies: Vec<String>,
+    pub metrics_address: Option<String>,
 }
 
 /// Parses the arguments (without the program name).
@@ -115,6 +116,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
                 raw.jwks_reload_interval = Some(parser.value()?.string()?)
             }
             Long("trusted-proxies") => raw.trusted_proxies.push(parser.value()?.string()?),
+            Long("metrics-address") => raw.metrics_address = Some(parser.value()?.string()?),
             Short('q') | Long("quiet") => raw.quiet = true,
             Long("project") => raw.project = Some(parser.value()?.string()?),
             Long("dev") => raw.no_effect.push("--dev"),

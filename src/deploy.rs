@@ -1,6 +1,6 @@
 //! Options for running the proxy in production, validated together: key reload by polling
 //! (`--jwks-reload-interval`), the load balancers whose `X-Forwarded-*` are believed
-//! (`--trusted-proxies`).
+//! (`--trusted-proxies`), and a separate address for metrics and health (`--metrics-address`).
 //!
 //! They live apart from [`crate::config`] because they belong together (an operator deploying
 //! behind a balancer sets them at once) and each needs its own parsing; `Config` carries the
@@ -9,6 +9,7 @@
 use crate::cli::RawArgs;
 use crate::config::{flag_or_env, parse_duration};
 use crate::policy::forwarded::TrustedProxies;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The validated production options.
@@ -19,6 +20,9 @@ pub struct Deploy {
     pub jwks_reload_interval: Option<Duration>,
     /// `--trusted-proxies`: peers whose `X-Forwarded-*` headers are kept. Default: nobody.
     pub trusted_proxies: TrustedProxies,
+    /// `--metrics-address`: where `/metrics` and `/health/*` are served besides the public port;
+    /// with it, `/.ory/proxy/metrics` is no longer served on the public port.
+    pub metrics_address: Option<SocketAddr>,
 }
 
 /// The shortest `--jwks-reload-interval`: a `stat` per interval is cheap, but below a second
@@ -65,11 +69,37 @@ impl Deploy {
                 TrustedProxies::parse(&list).map_err(|e| format!("{name}: {e}"))?
             }
         };
+        let metrics_address = match flag_or_env(
+            &raw.metrics_address,
+            "--metrics-address",
+            "ORY_PROXY_METRICS_ADDRESS",
+            env,
+        ) {
+            None => None,
+            Some((name, v)) => Some(parse_address(&v).map_err(|e| format!("{name} {e}"))?),
+        };
         Ok(Deploy {
             jwks_reload_interval,
             trusted_proxies,
+            metrics_address,
         })
     }
+}
+
+/// `ADDR:PORT` with an IP address (`127.0.0.1:9464`, `[::1]:9464`); `localhost:PORT` means the
+/// IPv4 loopback. A host name is refused: which address it resolves to must not be a surprise
+/// for a port that shows request counts.
+fn parse_address(value: &str) -> Result<SocketAddr, String> {
+    let v = value.trim();
+    if let Some(port) = v.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("'{value}' has no valid port"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    v.parse().map_err(|_| {
+        format!("'{value}' must be an IP address and a port, e.g. 127.0.0.1:9464 or [::1]:9464")
+    })
 }
 
 #[cfg(test)]
@@ -91,6 +121,7 @@ mod tests {
         let d = deploy(RawArgs::default(), true, &[]).unwrap();
         assert_eq!(d.jwks_reload_interval, None);
         assert!(d.trusted_proxies.is_empty());
+        assert_eq!(d.metrics_address, None);
     }
 
     #[test]
@@ -145,5 +176,35 @@ mod tests {
             e,
             "ORY_PROXY_TRUSTED_PROXIES: '10.0.0.0/40': the prefix length must be 0 to 32"
         );
+    }
+
+    #[test]
+    fn metrics_address_is_an_ip_and_a_port() {
+        let with = |v: &str| {
+            deploy(
+                RawArgs {
+                    metrics_address: Some(v.into()),
+                    ..RawArgs::default()
+                },
+                false,
+                &[],
+            )
+        };
+        assert_eq!(
+            with("127.0.0.1:9464").unwrap().metrics_address,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert_eq!(
+            with("[::1]:0").unwrap().metrics_address,
+            Some("[::1]:0".parse().unwrap())
+        );
+        assert_eq!(
+            with("localhost:9464").unwrap().metrics_address,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        for bad in ["9464", "example.org:9464", "127.0.0.1", "localhost:x"] {
+            let e = with(bad).unwrap_err();
+            assert!(e.starts_with(&format!("--metrics-address '{bad}'")), "{e}");
+        }
     }
 }

@@ -57,7 +57,8 @@ const OUTPUT: &str = "\
 --log-format FORMAT | ORY_PROXY_LOG_FORMAT | text | 'text' or 'json' (one JSON object per line).
 --debug | - | off | Explain session lookups and CORS decisions on stderr.
 -q, --quiet | - | off | No banner and no request log lines; errors and warnings still print.
---metrics | ORY_PROXY_METRICS=1 | off, 404 | Serve Prometheus metrics at /.ory/proxy/metrics.
+--metrics | ORY_PROXY_METRICS=1 | off, 404 | Serve Prometheus metrics at /.ory/proxy/metrics, on the public port.
+--metrics-address ADDR:PORT | ORY_PROXY_METRICS_ADDRESS | none | Serve /metrics, /health/alive and /health/ready on this address instead (e.g. 127.0.0.1:9464); /.ory/proxy/metrics then answers 404 on the public port (health stays there too).
 -h, --help | - | - | Print a short summary (-h) or this help (--help).
 -V, --version | - | - | Print the version.
 ";

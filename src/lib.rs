@@ -16,7 +16,7 @@
 //! [`cli`] parses the command line into raw fields ([`help`] is its text, [`compat`] the Go
 //! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`]
 //! ([`mode`]: proxy or tunnel mode and the session options; [`deploy`]: key reload polling,
-//! trusted proxies);
+//! trusted proxies, the metrics address);
 //! [`serve`] starts the proxy. Every failure of a request is one [`error::Error`], answered in
 //! one place; [`error_text`] puts it in words that name the hop and the fix (log line, HTML
 //! page). All `unsafe` code lives in [`sys`].

@@ -53,6 +53,21 @@ fn serve_with_keys(
     }
     let bound = listeners[0].local_addr()?;
     config.set_bound_port(bound.port());
+    // The operator port, bound before the banner so that a taken port stops the start and the
+    // banner shows the address really bound (port 0 picks one).
+    let ops = match config.deploy.metrics_address {
+        Some(addr) => {
+            let l = TcpListener::bind(addr).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {addr} (--metrics-address): {e}"),
+                )
+            })?;
+            config.deploy.metrics_address = Some(l.local_addr()?);
+            Some(l)
+        }
+        None => None,
+    };
     let signals = sys::install_signals()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot install signal handlers: {e}")))?;
     let stopping = Arc::new(AtomicUsize::new(0));
@@ -87,7 +102,29 @@ fn serve_with_keys(
         crate::ory::reload::watch(Arc::clone(live), interval)?;
     }
     let app = Arc::new(App::new(config, live, roots));
+    if let Some(ops) = ops {
+        serve_ops(ops, Arc::clone(&app), limits, Arc::clone(&stopping))?;
+    }
     listener::serve(listeners, app, limits, &stopping)
+}
+
+/// Serves `--metrics-address` on its own thread with the same connection layer; it stops with
+/// the public port (same `stopping` count), and the process ends when the public port is done.
+fn serve_ops(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: Limits,
+    stopping: Arc<AtomicUsize>,
+) -> io::Result<()> {
+    let handler = Arc::new(crate::proxy::ops::OpsPort(app));
+    std::thread::Builder::new()
+        .name("ory-proxy-ops".into())
+        .spawn(move || {
+            if let Err(e) = listener::serve(vec![listener], handler, limits, &stopping) {
+                logger::error(&format!("metrics address: {e}"));
+            }
+        })
+        .map(drop)
 }
 
 /// Reads signals from the self-pipe: SIGTERM and SIGINT count in `stopping`; SIGHUP reads the

@@ -26,6 +26,7 @@ mod limits;
 mod login;
 mod logs;
 mod metrics;
+mod metrics_address;
 mod playground;
 mod protected;
 mod replicas;

@@ -56,6 +56,11 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
     if let Some(jwks) = &jwks {
         rows.push(("keys (JWKS)", jwks.clone(), "(to verify the token)".into()));
     }
+    let metrics = metrics_row(config);
+    if let Some(url) = &metrics {
+        let what = "(and /health/alive, /health/ready; not on the public port)";
+        rows.push(("metrics", url.clone(), what.into()));
+    }
     let width = rows.iter().map(|(_, v, _)| v.len()).max().unwrap_or(0);
     // The first line is stable: tests and scripts read the bound address from it.
     let mut text = format!("ory-proxy listening on {bound}\n  ory-proxy {version}\n");
@@ -66,6 +71,7 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
     if let Some(note) = port_note(config, bound) {
         notes.push(note);
     }
+    notes.extend(public_metrics_note(config));
     notes.extend(config.notes.iter().cloned());
     for note in &notes {
         text.push_str(&format!("  note: {note}\n"));
@@ -77,10 +83,30 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
         ("ory", Some(ory)),
         ("ory_from", Some(config.sdk_source.clone())),
         ("jwks", jwks),
+        ("metrics", metrics),
         ("version", Some(version.to_owned())),
         ("notes", (!notes.is_empty()).then(|| notes.join("; "))),
     ];
     (text, fields)
+}
+
+/// `--metrics-address`: where the operator endpoints are (the address really bound).
+fn metrics_row(config: &Config) -> Option<String> {
+    config
+        .deploy
+        .metrics_address
+        .map(|addr| format!("http://{addr}/metrics"))
+}
+
+/// `--metrics` alone serves the page on the public port: say so, and how to move it.
+fn public_metrics_note(config: &Config) -> Option<String> {
+    (config.metrics && config.deploy.metrics_address.is_none()).then(|| {
+        format!(
+            "metrics are public at {}/.ory/proxy/metrics (anyone who reaches the proxy can read \
+             them); --metrics-address 127.0.0.1:9464 serves them on a private address instead",
+            config.public.origin
+        )
+    })
 }
 
 /// Said when browsers reach the proxy on another port than it listens on: something in front

@@ -36,13 +36,23 @@ impl App {
                     report.json().into_bytes(),
                 )
             }),
-            Route::Metrics if self.config.metrics => self.serve_read_only(cx, |_| {
-                (200, metrics::CONTENT_TYPE, metrics::render().into_bytes())
-            }),
+            // With --metrics-address, metrics live on that address only (`crate::proxy::ops`).
+            Route::Metrics
+                if self.config.metrics && self.config.deploy.metrics_address.is_none() =>
+            {
+                self.serve_metrics(cx)
+            }
             Route::Metrics | Route::ProxyOwn | Route::Ory(_) | Route::Upstream(_) => {
                 self.fail(cx, Error::NotFound)
             }
         }
+    }
+
+    /// The Prometheus page (`GET`/`HEAD`), on whichever port serves it.
+    pub(crate) fn serve_metrics(&self, cx: &mut Context<'_>) -> u16 {
+        self.serve_read_only(cx, |_| {
+            (200, metrics::CONTENT_TYPE, metrics::render().into_bytes())
+        })
     }
 
     /// Answers a `GET`/`HEAD`-only endpoint of the proxy's own (405 for other methods).

@@ -14,6 +14,7 @@ mod context;
 mod forward;
 mod identify;
 mod local;
+pub mod ops;
 mod outgoing;
 pub mod relay;
 mod reply;
