@@ -118,7 +118,9 @@ impl BodyState {
                 Stage::Length(left) => {
                     let n = read_some(input, out, left)?;
                     if n == 0 {
-                        return Err(eof(format!("client closed with {left} body bytes unsent")));
+                        return Err(eof(format!(
+                            "connection closed with {left} body bytes unsent"
+                        )));
                     }
                     self.stage = match left - n as u64 {
                         0 => Stage::Done,
@@ -129,7 +131,7 @@ impl BodyState {
                 Stage::Chunk(left) => {
                     let n = read_some(input, out, left)?;
                     if n == 0 {
-                        return Err(eof("client closed inside a chunk".into()));
+                        return Err(eof("connection closed inside a chunk".into()));
                     }
                     self.stage = match left - n as u64 {
                         0 => Stage::ChunkEnd,
@@ -200,7 +202,7 @@ fn line(input: &mut Input, limit: usize) -> io::Result<usize> {
             return Err(invalid("chunked framing line too long"));
         }
         if input.fill(limit)? == 0 {
-            return Err(eof("client closed inside the chunked framing".into()));
+            return Err(eof("connection closed inside the chunked framing".into()));
         }
     }
 }

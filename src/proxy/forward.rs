@@ -8,7 +8,7 @@
 use crate::error::Error;
 use crate::http::framing::BodyFraming;
 use crate::proxy::outgoing::{map_send_error, send};
-use crate::proxy::{relay, App, Context, Dest};
+use crate::proxy::{direct, relay, App, Context, Dest};
 use std::io;
 
 impl App {
@@ -61,6 +61,19 @@ impl App {
             Ok(o) => o,
             Err(e) => return self.fail(cx, e),
         };
+        if direct::eligible(self, dest, cx.method(), framing) {
+            let head = match outgoing.builder.body(()) {
+                Ok(built) => direct::request_head(cx.method(), path, built.headers()),
+                Err(e) => {
+                    let e = Error::BadRequest(format!("cannot forward request: {e}"));
+                    return self.fail(cx, e);
+                }
+            };
+            return match self.forward_direct(cx, &head, lookup.as_ref()) {
+                Ok(status) => status,
+                Err(e) => self.fail(cx, direct::error_of(&e)),
+            };
+        }
         let (_, body) = cx.ex.parts();
         let result = send(&self.agent, outgoing, body);
         if dest == Dest::Ory && is_logout(path) {
@@ -92,7 +105,16 @@ impl App {
                 return self.fail(cx, error);
             }
         };
-        self.reply(cx, dest, upstream_response, lookup.as_ref())
+        let status = upstream_response.status().as_u16();
+        let (parts, body) = upstream_response.into_parts();
+        let mut reader = body.into_reader();
+        self.reply(
+            cx,
+            (dest, status),
+            &parts.headers,
+            &mut reader,
+            lookup.as_ref(),
+        )
     }
 }
 

@@ -11,6 +11,7 @@
 //! upgrades in [`crate::proxy::upgrade`]; [`Context`] is the one value every step takes.
 
 mod context;
+mod direct;
 mod forward;
 mod identify;
 mod local;

@@ -38,29 +38,28 @@ impl App {
     }
 
     /// Passes the next hop's response back to the client; returns the status for the access log.
+    /// `response_headers` have lowercase names; `reader` is the response body as received.
     pub(crate) fn reply(
         &self,
         cx: &mut Context<'_>,
-        dest: Dest,
-        upstream_response: http::Response<ureq::Body>,
+        (dest, status): (Dest, u16),
+        response_headers: &http::HeaderMap,
+        mut reader: &mut dyn Read,
         lookup: Option<&Fetched>,
     ) -> u16 {
         let method = cx.method().to_owned();
         let target = cx.target().to_owned();
-        let status = upstream_response.status().as_u16();
-        let (parts, body) = upstream_response.into_parts();
         // A map lookup instead of a walk over every header: names from ureq are lowercase.
         let named = headers::connection_tokens(
-            parts
-                .headers
+            response_headers
                 .get_all("connection")
                 .iter()
                 .filter_map(|v| Some(("connection", v.to_str().ok()?))),
         );
         // Header names from ureq are lowercase.
-        let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(parts.headers.len() + 4);
+        let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(response_headers.len() + 4);
         let mut vary_has_origin = false;
-        for (name, value) in parts.headers.iter() {
+        for (name, value) in response_headers.iter() {
             let name = name.as_str();
             if !headers::forward_response_header(name, &named)
                 || cors::is_cors_response_header(name)
@@ -92,21 +91,18 @@ impl App {
         out.extend(cors.into_iter().map(|(n, v)| (n, Cow::Owned(v))));
         let out: Vec<(&str, &str)> = out.iter().map(|(n, v)| (*n, v.as_ref())).collect();
 
-        let mut length = parts
-            .headers
+        let mut length = response_headers
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|_| !parts.headers.contains_key("transfer-encoding"));
+            .filter(|_| !response_headers.contains_key("transfer-encoding"));
         let textual = dest == Dest::Ory
-            && parts
-                .headers
+            && response_headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(body_rewrite::is_textual)
             && body_rewrite::is_identity_encoding(
-                parts
-                    .headers
+                response_headers
                     .get("content-encoding")
                     .and_then(|v| v.to_str().ok()),
             );
@@ -115,7 +111,6 @@ impl App {
             // The rewritten length of the GET body is unknown without fetching it.
             length = None;
         }
-        let mut reader = body.into_reader();
         let rewrite_body = textual
             && !response::bodiless(is_head, status)
             && !matches!(length, Some(n) if n > body_rewrite::MAX_REWRITE_BODY);
