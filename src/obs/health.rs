@@ -1,6 +1,6 @@
 //! Liveness and readiness for orchestrators and load balancers.
 //!
-//! `/.ory/proxy/health/alive` answers 200 whenever a worker can run it: the process is up and
+//! `/.ory/proxy/health/alive` answers 200 whenever a connection thread can run it: the process is up and
 //! serving. `/.ory/proxy/health/ready` answers 200 only when both next hops, Ory and the upstream,
 //! accept a TCP connection, and 503 naming the one that does not, so a load balancer stops sending
 //! traffic to a replica that could only answer 502.

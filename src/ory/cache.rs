@@ -15,7 +15,7 @@
 //!   least recently used eighth.
 //! - **A hit takes no exclusive lock.** Shards and token slots are read-write locks, and a hit
 //!   writes nothing when its entry is already the shard's most recently used one: with every
-//!   worker serving the same signed-in user (a page and its assets), a mutex here was a convoy.
+//!   connection serving the same signed-in user (a page and its assets), a mutex here was a convoy.
 //! - **One lookup per key at a time.** Concurrent misses for one key elect a leader that asks
 //!   Ory; the others wait for its answer (or its error) instead of stampeding Ory.
 //! - **Logout is immediate.** [`SessionCache::evict_matching`] drops every entry that shares a
@@ -183,7 +183,7 @@ impl SessionCache {
         }
         let flight = {
             let mut s = write(shard);
-            // Looked up again: another worker may have stored it since the read above.
+            // Looked up again: another thread may have stored it since the read above.
             if let Some(cached) = s.hit(&key, now) {
                 return Ok(Fetched {
                     cached,

@@ -34,7 +34,7 @@ struct Minted {
 }
 
 impl Minted {
-    /// A fresh token from `mint(now)`. Signing happens outside any lock; two workers may both
+    /// A fresh token from `mint(now)`. Signing happens outside any lock; two threads may both
     /// mint at the turn of a half life, and the later token simply wins.
     fn mint(
         now: u64,
