@@ -111,3 +111,44 @@ fn at_max_connections_trickling_heads_give_way_to_new_connections() {
     assert!(stalled[1..].iter().all(|s| !closed(s)));
     assert_eq!(upstream.request_count(), 1);
 }
+
+#[test]
+fn bind_localhost_listens_on_the_loopback_addresses() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let mut child = crate::util::proxy::command(
+        &[
+            &upstream.url(),
+            "--sdk-url",
+            &ory.url(),
+            "--bind",
+            "localhost",
+            "--port",
+            "0",
+        ],
+        &[],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn ory-proxy");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    // Ended even when an assertion below fails.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Killed(child);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    let addr = crate::util::proxy::listening_addr(first.trim()).expect(&first);
+    assert!(addr.ip().is_loopback(), "{first}");
+    let get = |host: &str| Req::get(&format!("http://{host}:{}/x", addr.port())).send();
+    assert_eq!(get("127.0.0.1").status, 200);
+    // IPv6 loopback too, where the host has one.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert_eq!(get("[::1]").status, 200);
+    }
+}
