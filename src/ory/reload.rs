@@ -100,7 +100,7 @@ pub fn watch(keys: Arc<LiveKeys>, interval: Duration) -> std::io::Result<()> {
     let mut seen = stamp(&path);
     std::thread::Builder::new()
         .name("jwks-watch".into())
-        .stack_size(64 * 1024)
+        .stack_size(256 * 1024)
         .spawn(move || loop {
             std::thread::sleep(interval);
             let now = stamp(&path);
