@@ -19,6 +19,7 @@ pub mod ops;
 mod outgoing;
 pub mod relay;
 mod reply;
+mod resolve;
 pub mod route;
 pub mod tls;
 pub mod upgrade;
@@ -115,8 +116,8 @@ impl App {
             .build();
         let ory_base = format!("{}{}", config.sdk.origin, config.sdk_path);
         App {
-            agent: ureq::Agent::new_with_config(builder().build()),
-            session_agent: ureq::Agent::new_with_config(session_config),
+            agent: resolve::agent(builder().build()),
+            session_agent: resolve::agent(session_config),
             whoami_url: format!("{ory_base}/sessions/whoami"),
             ory_base,
             ory_rewrite_base: format!("{}{}", config.public.origin, config.ory_prefix()),
