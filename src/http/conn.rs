@@ -161,6 +161,13 @@ impl Conn {
                 self.input.consume(end);
                 return Ok(request);
             }
+            if head::refused_early(buffered) {
+                let request = head::parse(buffered, self.peer);
+                if request.refusal.is_some() {
+                    self.input.consume(buffered.len());
+                    return Ok(request);
+                }
+            }
             searched = buffered.len();
             if searched > MAX_HEAD_BYTES {
                 return Err(Some(too_large()));

@@ -94,6 +94,30 @@ impl Request {
     }
 }
 
+/// How much of an unfinished head [`refused_early`] looks at; past it, the head's end (or the
+/// deadline) decides, so a head trickled in tiny pieces costs no more than 4 KiB per read.
+const EARLY_CHECK_BYTES: usize = 4 * 1024;
+
+/// Whether the start of a head that has not ended yet already breaks the request line's grammar
+/// (a method, target or version no request can have: a TLS hello or binary sent to the plain
+/// port, a typo'd method). Such a client gets its 400 at once instead of a 408 at the head
+/// deadline; [`parse`] of the same bytes gives the refusal.
+pub fn refused_early(partial: &[u8]) -> bool {
+    if partial.len() > EARLY_CHECK_BYTES {
+        return false;
+    }
+    let line = match partial.iter().position(|&b| b == b'\n') {
+        Some(end) if partial[..end].iter().any(|&b| b >= 0x80) => return true,
+        Some(end) => &partial[..=end],
+        None => partial,
+    };
+    let mut no_fields = [httparse::EMPTY_HEADER; 0];
+    matches!(
+        httparse::Request::new(&mut no_fields).parse(line),
+        Err(e) if e != httparse::Error::TooManyHeaders
+    )
+}
+
 /// The length of the head at the start of `buf` (up to and including its empty line), once the
 /// empty line has arrived; `searched` is how far an earlier call already looked.
 pub fn head_end(buf: &[u8], searched: usize) -> Option<usize> {
@@ -342,5 +366,30 @@ mod tests {
         assert!(r.expects_continue && r.refusal.is_none());
         let r = req("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
         assert!(!r.expects_continue);
+    }
+
+    #[test]
+    fn refused_early_only_for_what_no_head_can_become() {
+        for bad in [
+            &b"\x16\x03\x01\x02\x00\x01"[..],
+            b"\x00\x01\x02",
+            b"GE(T / HTTP/1.1",
+            b"GET / HTTP/9",
+            b"GET /caf\xc3\xa9 HTTP/1.1\r\n",
+            b"GET / HTTP/1.1 extra\r\n",
+        ] {
+            assert!(refused_early(bad), "{:?}", String::from_utf8_lossy(bad));
+            assert!(parse(bad, peer()).refusal.is_some());
+        }
+        for fine in [
+            &b""[..],
+            b"G",
+            b"GET /x HT",
+            b"GET /x HTTP/1.1\r\n",
+            b"GET /x HTTP/1.1\r\nHost: a\r\nX-Long: ",
+            b"\r\nGET / HTTP/1.1\r\n",
+        ] {
+            assert!(!refused_early(fine), "{:?}", String::from_utf8_lossy(fine));
+        }
     }
 }

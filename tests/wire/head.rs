@@ -319,6 +319,30 @@ fn a_method_that_is_not_a_token_is_400() {
 }
 
 #[test]
+fn a_start_no_request_can_have_is_400_at_once_without_waiting_for_the_head_end() {
+    // A TLS hello or binary sent to the plain port, or a broken request line, never ends in an
+    // empty line: it is refused as soon as its first bytes break the grammar, not at the deadline.
+    let stack = Stack::start(&["--no-jwt", "--client-timeout", "30s"]);
+    let garbage: Vec<u8> = (0..=255u8).collect();
+    let starts: [&[u8]; 3] = [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        &garbage,
+        b"GET /x HTTP/1.1 and more\r\nHost: x\r\n",
+    ];
+    for start in starts {
+        let started = Instant::now();
+        assert_refused_and_closed(stack.proxy.addr, start, 400);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?} took {:?}",
+            String::from_utf8_lossy(start),
+            started.elapsed()
+        );
+    }
+    assert_eq!(stack.upstream.request_count(), 0);
+}
+
+#[test]
 fn an_esc_in_the_method_never_reaches_the_log_raw() {
     let stack = Stack::start(&["--no-jwt"]);
     assert_refused_and_closed(
