@@ -422,11 +422,11 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn raw(upstream: &str) -> RawArgs {
+    pub(crate) fn raw(upstream: &str) -> RawArgs {
         RawArgs {
             upstream: Some(upstream.to_owned()),
             sdk_url: Some("https://slug.projects.oryapis.com/".to_owned()),
@@ -434,7 +434,7 @@ mod tests {
         }
     }
 
-    fn no_env(_: &str) -> Option<String> {
+    pub(crate) fn no_env(_: &str) -> Option<String> {
         None
     }
 

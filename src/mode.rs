@@ -91,19 +91,8 @@ pub(crate) fn session_options(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::{no_env, raw};
     use crate::config::Config;
-
-    fn raw(upstream: &str) -> RawArgs {
-        RawArgs {
-            upstream: Some(upstream.to_owned()),
-            sdk_url: Some("https://slug.projects.oryapis.com/".to_owned()),
-            ..RawArgs::default()
-        }
-    }
-
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
 
     #[test]
     fn tunnel_mode() {

@@ -2,7 +2,7 @@
 //! the number of fields, obs-text forwarded unchanged, and the shapes RFC 9112 refuses.
 
 use super::capture::CaptureUpstream;
-use super::{ask, assert_refused_and_closed, Conn};
+use super::{ask, assert_nothing_forwarded, assert_refused_and_closed, Conn};
 use crate::util::raw::{proc_status, RssSampler};
 use crate::util::{FakeOry, ProxyProcess, Stack};
 use std::io::{ErrorKind, Read, Write};
@@ -185,12 +185,7 @@ fn a_raw_non_ascii_byte_in_the_target_is_a_json_400() {
         request.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_refused_and_closed(stack.proxy.addr, &request, 400);
     }
-    assert_eq!(stack.upstream.request_count(), 0);
-    assert!(
-        stack.ory.requests().is_empty(),
-        "{:#?}",
-        stack.ory.requests()
-    );
+    assert_nothing_forwarded(&stack);
 }
 
 #[test]
@@ -270,12 +265,7 @@ fn a_fragment_in_the_target_is_400() {
         );
         answer.assert_error(400);
     }
-    assert_eq!(stack.upstream.request_count(), 0);
-    assert!(
-        stack.ory.requests().is_empty(),
-        "{:#?}",
-        stack.ory.requests()
-    );
+    assert_nothing_forwarded(&stack);
 }
 
 #[test]
@@ -299,12 +289,7 @@ fn connect_and_trace_are_405_and_never_forwarded() {
             "{allow}"
         );
     }
-    assert_eq!(stack.upstream.request_count(), 0);
-    assert!(
-        stack.ory.requests().is_empty(),
-        "{:#?}",
-        stack.ory.requests()
-    );
+    assert_nothing_forwarded(&stack);
 }
 
 #[test]

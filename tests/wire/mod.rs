@@ -19,6 +19,7 @@ mod connection;
 mod head;
 
 pub use crate::util::conn::{Answer, Conn};
+use crate::util::Stack;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -44,4 +45,25 @@ pub fn assert_refused_and_closed(addr: SocketAddr, request: &[u8], status: u16) 
         started.elapsed()
     );
     message
+}
+
+/// Asserts that neither the upstream nor Ory has seen a request.
+pub fn assert_nothing_forwarded(stack: &Stack) {
+    assert_eq!(stack.upstream.request_count(), 0);
+    assert!(
+        stack.ory.requests().is_empty(),
+        "{:#?}",
+        stack.ory.requests()
+    );
+}
+
+/// Asserts that the upstream has seen no request, after a moment for anything still on its way.
+pub fn assert_upstream_got_nothing_after_a_moment(stack: &Stack) {
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        stack.upstream.request_count(),
+        0,
+        "{:#?}",
+        stack.upstream.requests()
+    );
 }
