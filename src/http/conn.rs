@@ -332,10 +332,7 @@ impl Exchange<'_> {
         let mut head = Vec::with_capacity(256);
         head.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         for (name, value) in headers {
-            head.extend_from_slice(name.as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value.as_bytes());
-            head.extend_from_slice(b"\r\n");
+            response::push_field(&mut head, name.as_bytes(), value.as_bytes());
         }
         head.extend_from_slice(b"\r\n");
         conn.slot.set_upgraded();

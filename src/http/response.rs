@@ -38,6 +38,14 @@ static CLOSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 /// From now on every answer carries `Connection: close`, so clients stop reusing their
 /// connections (graceful shutdown).
+/// Appends one `name: value` line of a head (request or response) to `head`.
+pub fn push_field(head: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    head.extend_from_slice(name);
+    head.extend_from_slice(b": ");
+    head.extend_from_slice(value);
+    head.extend_from_slice(b"\r\n");
+}
+
 pub fn close_connections_after_responses() {
     CLOSING.store(true, std::sync::atomic::Ordering::Relaxed);
 }
@@ -83,10 +91,7 @@ pub fn write(
     head.extend_from_slice(crate::error::reason_phrase(status).as_bytes());
     head.extend_from_slice(b"\r\n");
     for (name, value) in headers {
-        head.extend_from_slice(name.as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
+        push_field(&mut head, name.as_bytes(), value.as_bytes());
     }
     let length = match &body {
         Body::Empty => Some(0),

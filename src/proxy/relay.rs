@@ -190,10 +190,7 @@ pub fn request_head(
     let mut head = Vec::with_capacity(1024);
     head.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
     for (name, value) in headers {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
+        crate::http::response::push_field(&mut head, name.as_str().as_bytes(), value.as_bytes());
     }
     head.extend_from_slice(b"Connection: Upgrade\r\nUpgrade: ");
     head.extend_from_slice(protocol.as_bytes());
