@@ -11,7 +11,8 @@
 //! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
-//! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`.
+//! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`;
+//! - [`external`]: Python, Node and curl clients and servers the project did not write.
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
@@ -23,6 +24,7 @@
 
 pub mod client;
 pub mod conn;
+pub mod external;
 pub mod files;
 pub mod ids;
 pub mod jwt;
