@@ -26,6 +26,8 @@
 # Knobs (environment): DURATION=8s ROUNDS=3 WARMUP=2s (0: none) CONNECTIONS=64 THREADS=2
 #                      PORT_BASE=18400
 #                      NO_BUILD=1 (use the existing target/release/ory-proxy)
+#                      BIN=path (measure that binary instead, e.g. a copy of an older build for a
+#                      before/after; implies NO_BUILD)
 #                      PROXY_ARGS="..." (extra flags for both ory-proxy processes)
 #                      SETUP_ONLY=1 (start everything, print the ports, wait for Ctrl-C: for
 #                      profiling with perf/valgrind against the same setup)
@@ -71,11 +73,11 @@ for p in $P_UP $P_WHOAMI $P_AUTHREQ $P_PLAIN $P_CACHED $P_NOCACHE; do
   fi
 done
 
-if [ -z "${NO_BUILD:-}" ]; then
+if [ -z "${NO_BUILD:-}" ] && [ -z "${BIN:-}" ]; then
   echo "building ory-proxy (release)…" >&2
   cargo build --release --quiet
 fi
-BIN="$ROOT/target/release/ory-proxy"
+BIN=${BIN:-"$ROOT/target/release/ory-proxy"}
 [ -x "$BIN" ] || { echo "bench: $BIN not found (build it, or unset NO_BUILD)" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ory-proxy-bench.XXXXXX")
