@@ -323,18 +323,18 @@ impl Exchange<'_> {
         result
     }
 
-    /// Writes `101 Switching Protocols` with `headers` and hands the socket over: a handle on
-    /// it and the bytes the client already sent after its head.
-    pub fn upgrade(&mut self, headers: &[(&str, &str)]) -> io::Result<(TcpStream, Vec<u8>)> {
+    /// Writes `101 Switching Protocols` to `protocol` with `headers` and hands the socket over:
+    /// a handle on it and the bytes the client already sent after its head. `Upgrade` and
+    /// `Connection` are written by [`response::switching_head`], never by the caller.
+    pub fn switch_protocols(
+        &mut self,
+        protocol: &str,
+        headers: &[(&str, &str)],
+    ) -> io::Result<(TcpStream, Vec<u8>)> {
         let conn = &mut *self.conn;
         conn.responded = true;
         conn.keep = false;
-        let mut head = Vec::with_capacity(256);
-        head.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-        for (name, value) in headers {
-            response::push_field(&mut head, name.as_bytes(), value.as_bytes());
-        }
-        head.extend_from_slice(b"\r\n");
+        let head = response::switching_head(protocol, headers);
         conn.slot.set_upgraded();
         let mut writer: &TcpStream = conn.input.stream();
         writer.write_all(&head)?;

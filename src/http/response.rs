@@ -36,8 +36,6 @@ pub struct Written {
 /// Set once a graceful shutdown begins: every answer then says `Connection: close`.
 static CLOSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// From now on every answer carries `Connection: close`, so clients stop reusing their
-/// connections (graceful shutdown).
 /// Appends one `name: value` line of a head (request or response) to `head`.
 pub fn push_field(head: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     head.extend_from_slice(name);
@@ -46,6 +44,8 @@ pub fn push_field(head: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     head.extend_from_slice(b"\r\n");
 }
 
+/// From now on every answer carries `Connection: close`, so clients stop reusing their
+/// connections (graceful shutdown).
 pub fn close_connections_after_responses() {
     CLOSING.store(true, std::sync::atomic::Ordering::Relaxed);
 }
@@ -121,6 +121,27 @@ pub fn write(
         body_bytes,
         close_delimited,
     })
+}
+
+/// The head of a `101 Switching Protocols` to `protocol`.
+///
+/// `Upgrade: <protocol>` and `Connection: Upgrade` are written here, always: a client rejects a
+/// 101 without them (Chromium: "'Upgrade' header is missing"), and the caller's headers come
+/// through the hop-by-hop filter, which removes exactly these two. Any `Upgrade` or
+/// `Connection` in `headers` is skipped, so the head names one protocol, the one given.
+pub fn switching_head(protocol: &str, headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    push_field(&mut head, b"Upgrade", protocol.as_bytes());
+    push_field(&mut head, b"Connection", b"Upgrade");
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("upgrade") || name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        push_field(&mut head, name.as_bytes(), value.as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    head
 }
 
 /// Writes the head, then the body with its framing; returns the body bytes written.
@@ -360,6 +381,23 @@ mod tests {
         };
         EndProbing::new(&mut empty, 0);
         assert_eq!((empty.reads, empty.ends), (1, 1));
+    }
+
+    #[test]
+    fn a_switch_always_names_its_protocol_and_connection() {
+        let head = switching_head(
+            "websocket",
+            &[
+                ("sec-websocket-accept", "abc="),
+                ("upgrade", "h2c"),
+                ("Connection", "close"),
+            ],
+        );
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             sec-websocket-accept: abc=\r\n\r\n"
+        );
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! The request goes through the same routing, session lookup, token and header rules as any
 //! other request; only the transport differs. The upstream's `101` is passed back to the client
 //! with its headers (`Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`, …), then both sockets are
-//! relayed byte for byte. Any other answer (a 401, a 404, a 426) is passed back as an ordinary
+//! relayed byte for byte. A `101` is passed on only when it is a WebSocket handshake the client
+//! will accept ([`check_switch`]): otherwise the client would believe in a socket whose first
+//! bytes it cannot trust, or (a browser) fail with an error the proxy never logs; such an answer
+//! is a 502. `Upgrade` and `Connection` on the client's `101` are written by the connection
+//! layer ([`crate::http::conn::Exchange::switch_protocols`]), never copied: they are hop-by-hop. Any other answer (a 401, a 404, a 426) is passed back as an ordinary
 //! response and the connection ends. An `https://` next hop is reached over TLS
 //! ([`crate::proxy::tls`]).
 
@@ -104,7 +108,13 @@ impl App {
         if answer.status != 101 {
             return self.pass_refusal(cx, &answer, &out, pending, upstream);
         }
-        let (client, client_pending) = match cx.ex.upgrade(&out) {
+        if let Err(why) = check_switch(&answer, cx.req().header("sec-websocket-key")) {
+            // Nothing the upstream sent after its 101 reaches the client.
+            upstream.shutdown();
+            let message = format!("the upstream answered the WebSocket upgrade {why}");
+            return self.fail(cx, unreachable(dest, message));
+        }
+        let (client, client_pending) = match cx.ex.switch_protocols(protocol, &out) {
             Ok(x) => x,
             Err(e) => {
                 logger::error(&format!("{method} {path}: upgrade hand-over failed: {e}"));
@@ -198,6 +208,42 @@ impl App {
     }
 }
 
+/// The GUID of RFC 6455 §1.3, appended to the key before hashing.
+const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)), RFC 6455
+/// §4.2.2. SHA-1 here proves only that the answer was made for this request, which is all the
+/// protocol asks of it.
+pub(crate) fn accept_key(key: &str) -> String {
+    use base64::Engine;
+    let data = format!("{}{WEBSOCKET_GUID}", key.trim());
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+}
+
+/// Whether an upstream `101` is a WebSocket handshake a client accepts (RFC 6455 §4.1): its
+/// `Upgrade` names `websocket` and its `Sec-WebSocket-Accept` matches the client's key. The
+/// error completes "the upstream answered the WebSocket upgrade …".
+fn check_switch(answer: &relay::ResponseHead, key: Option<&str>) -> Result<(), String> {
+    let websocket = answer.get("upgrade").is_some_and(|v| {
+        v.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("websocket"))
+    });
+    if !websocket {
+        return Err("without 'Upgrade: websocket'".into());
+    }
+    let Some(key) = key else {
+        return Err("although the request had no Sec-WebSocket-Key".into());
+    };
+    match answer.get("sec-websocket-accept") {
+        None => Err("without Sec-WebSocket-Accept".into()),
+        Some(accept) if accept != accept_key(key) => {
+            Err("with a Sec-WebSocket-Accept that does not match the request's key".into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 fn unreachable(dest: Dest, message: String) -> Error {
     match dest {
         Dest::Ory => Error::OryUnreachable(message),
@@ -209,5 +255,51 @@ fn timed_out(dest: Dest, message: String) -> Error {
     match dest {
         Dest::Ory => Error::OryTimeout(message),
         Dest::Upstream => Error::UpstreamTimeout(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(fields: &[(&str, &str)]) -> relay::ResponseHead {
+        relay::ResponseHead {
+            status: 101,
+            headers: fields
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn accept_key_is_rfc_6455s_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn a_switch_must_name_websocket_and_prove_the_key() {
+        let key = Some("dGhlIHNhbXBsZSBub25jZQ==");
+        let good = [
+            ("Upgrade", "WebSocket"),
+            ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        ];
+        assert_eq!(check_switch(&head(&good), key), Ok(()));
+        let wrong = |fields: &[(&str, &str)], k: Option<&str>| check_switch(&head(fields), k);
+        assert!(wrong(&good[1..], key).unwrap_err().contains("Upgrade"));
+        let other = [("Upgrade", "h2c"), good[1]];
+        assert!(wrong(&other, key).unwrap_err().contains("Upgrade"));
+        assert!(wrong(&good[..1], key).unwrap_err().contains("without Sec-"));
+        let bad = [
+            good[0],
+            ("Sec-WebSocket-Accept", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ];
+        assert!(wrong(&bad, key).unwrap_err().contains("does not match"));
+        assert!(wrong(&good, None)
+            .unwrap_err()
+            .contains("no Sec-WebSocket-Key"));
     }
 }
