@@ -341,6 +341,19 @@ impl WsClient {
             Some(accept_key(&key).as_str()),
             "accept key of {head:?}"
         );
+        // What every real client checks too (RFC 6455 §4.1): without them Chromium, Python
+        // websockets and Node ws all refuse the 101.
+        assert!(
+            head.header("upgrade")
+                .is_some_and(|u| u.eq_ignore_ascii_case("websocket")),
+            "no 'Upgrade: websocket' in {head:?}"
+        );
+        assert!(
+            head.header("connection").is_some_and(|c| c
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))),
+            "no 'Connection: Upgrade' in {head:?}"
+        );
         let pending = head.rest.clone();
         Ok(WsClient {
             stream,
