@@ -40,7 +40,7 @@ const TOKENS_AND_KEYS: &str = "\
 --generate-jwks | - | - | Print a fresh private JWKS for --jwks-file and exit.
 --jwks-reload-interval DURATION | ORY_PROXY_JWKS_RELOAD_INTERVAL | off, SIGHUP only | Read --jwks-file again whenever its modification time changes, looked at this often (at least 1s): for platforms that rotate mounted secrets without a signal. SIGHUP always reloads it.
 --jwt-session MODE | ORY_PROXY_JWT_SESSION | full | What the token's session claim holds: 'full' (the whole whoami session), 'identity' (the session's id, active, expires_at, authenticated_at, authenticator_assurance_level and the identity's id, schema_id, state, traits, metadata_public) or 'none' (no session claim, sub only). A token over 6 KiB is warned about once.
---require-session PREFIX | ORY_PROXY_REQUIRE_SESSION | none | Paths equal to PREFIX or below it (whole segments: /admin covers /admin/x, not /administrator) never reach the application without a session: browser navigations get 303 to the login flow with return_to, other requests 401. Repeatable; the variable is comma-separated; '/' protects everything but /.ory/.
+--require-session PREFIX | ORY_PROXY_REQUIRE_SESSION | none | Paths equal to PREFIX or below it (whole segments, case-insensitive, .json/;x suffixes cut: /admin covers /admin/x, /ADMIN and /admin.json, not /administrator) never reach the application without a session: browser navigations get 303 to the login flow with return_to, other requests 401. Repeatable; the variable is comma-separated; '/' protects everything but /.ory/.
 ";
 
 const LIMITS_AND_TIMEOUTS: &str = "\

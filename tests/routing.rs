@@ -33,8 +33,8 @@ fn ory_prefix_is_stripped_and_the_rest_is_kept_byte_for_byte() {
         ("/.ory/", "/"),
         ("/.ory?a=b", "/?a=b"),
         (
-            "/.ory/a%2Fb/%2e%2e/c?q=%20+x&&",
-            "/a%2Fb/%2e%2e/c?q=%20+x&&",
+            "/.ory/a%2Fb/%2e%2ex/c?q=%20+x&&",
+            "/a%2Fb/%2e%2ex/c?q=%20+x&&",
         ),
         ("/.ory/ui/login?flow=a/b?c", "/ui/login?flow=a/b?c"),
     ] {
@@ -57,7 +57,8 @@ fn lookalikes_and_everything_else_go_upstream_unchanged() {
         "/.ORY/a",
         "/",
         "/search?q=a%20b&x=%2F&&y",
-        "/a%2Fb/./c;p=1",
+        "/a%2Fb/.x/c;p=1",
+        "/x?a=/../..",
         "/?/.ory",
     ] {
         s.upstream.clear_requests();
@@ -65,6 +66,37 @@ fn lookalikes_and_everything_else_go_upstream_unchanged() {
         assert_eq!(s.upstream.last_request().target, target);
     }
     assert!(s.ory.forwarded_requests().is_empty());
+}
+
+#[test]
+fn a_dot_segment_is_400_on_every_route() {
+    let s = setup(&[]);
+    for target in [
+        "/a/../b",
+        "/./a",
+        "/a/%2e%2E",
+        "/a%2F..",
+        "/a\\..\\b",
+        "/a/..;x/b",
+        "/.ory/self-service/../sessions/whoami",
+        "/.ory/%2e/x",
+        "/.ory/proxy/../jwks.json",
+        "/.ory/proxy/health/alive/..",
+        "http://app.test/a/../b",
+    ] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+        let r = RawResponse::parse(&raw_exchange(s.proxy.addr, req.as_bytes()));
+        assert_eq!(r.status, 400, "{target}");
+        let body = String::from_utf8_lossy(&r.rest);
+        assert!(
+            body.contains(r#""message":"bad request: request target has a dot-segment"#),
+            "{body}"
+        );
+    }
+    assert_eq!(s.upstream.request_count(), 0);
+    assert!(s.ory.forwarded_requests().is_empty());
+    s.proxy
+        .wait_for_log(|l| l.contains("/a/%2e%2E") && l.contains("dot-segment"));
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod doubles;
 mod edge_cases;
 mod errors;
 mod forwarding;
+mod frameworks;
 mod health;
 mod interop;
 mod jwt_session;

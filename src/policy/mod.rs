@@ -5,4 +5,5 @@ pub mod cors;
 pub mod forwarded;
 pub mod headers;
 pub mod origin;
+pub mod paths;
 pub mod protect;

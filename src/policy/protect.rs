@@ -9,18 +9,19 @@
 //! useless to a script.
 //!
 //! Matching is by whole path segments (`/admin` covers `/admin` and `/admin/x`, never
-//! `/administrator`), on a normalised copy of the path: percent-escapes decoded, `\` read as
-//! `/`, empty and `.` segments dropped, `..` resolved and `;parameters` cut from each segment.
-//! Applications and their frameworks disagree on all of these (a Java server drops `;jsessionid`,
-//! many decode `%2F`), so a path that any of them could read as protected is treated as
-//! protected; the forwarded request still carries the path exactly as the client sent it. Only
-//! requests bound for the application are judged here: `/.ory/…` and the proxy's own endpoints
-//! are routed elsewhere before, so they are never protected.
+//! `/administrator`), on the copy of the path [`paths::match_key`] makes: every reading a
+//! server could give it that turns it into a protected path is applied (case folded, `.json`
+//! and `;params` cut, trailing dots and spaces trimmed, escapes decoded once), so a path that
+//! any application could route to a protected view is treated as protected; the forwarded
+//! request still carries the path exactly as the client sent it. Dot-segments never get here
+//! (refused with 400 first). Only requests bound for the application are judged here: `/.ory/…`
+//! and the proxy's own endpoints are routed elsewhere before, so they are never protected.
 //!
 //! All of it is pure: the caller supplies the facts (method, `Accept`, target, whether the
 //! session is active) and writes the answer.
 
 use crate::error::Error;
+use crate::policy::paths;
 
 /// What happens to a request bound for the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,14 +75,14 @@ pub fn normalize_prefix(prefix: &str) -> Option<String> {
     if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
         return None;
     }
-    let normalized = normalize_path(prefix);
+    let normalized = paths::match_key(prefix);
     let is_ory = normalized == "/.ory" || normalized.starts_with("/.ory/");
     (!is_ory).then_some(normalized)
 }
 
 /// Whether a raw path is equal to or below one of the prefixes, by whole segments.
 pub fn covers(prefixes: &[String], raw_path: &str) -> bool {
-    let path = normalize_path(raw_path);
+    let path = paths::match_key(raw_path);
     prefixes.iter().any(|p| {
         p == "/"
             || path
@@ -136,44 +137,6 @@ pub fn encode_component(value: &str) -> String {
     out
 }
 
-/// The path the matcher compares (see the module documentation); always starts with `/`, and
-/// has no trailing `/` unless it is `/`.
-pub fn normalize_path(raw: &str) -> String {
-    let decoded = percent_decode(raw).replace('\\', "/");
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in decoded.split('/') {
-        let segment = segment.split(';').next().unwrap_or_default();
-        match segment {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    format!("/{}", segments.join("/"))
-}
-
-/// Decodes `%XX` escapes (invalid ones are kept); bytes that are not UTF-8 become U+FFFD.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,8 +184,15 @@ mod tests {
             "/admin;jsessionid=1",
             "/public%2F..%2Fadmin",
             "\\admin",
+            "/Admin",
+            "/admin.json",
+            "/admin.",
+            "/admin%20",
+            "/admin%00/x",
+            "/admin;x",
+            "/ADMIN%2Fx",
         ] {
-            let expected = !matches!(disguised, "/%2561dmin" | "/ADMIN");
+            let expected = disguised != "/%2561dmin";
             assert_eq!(covers(&p, disguised), expected, "{disguised}");
         }
     }
@@ -236,6 +206,8 @@ mod tests {
             assert_eq!(normalize_prefix(bad), None, "{bad}");
         }
         assert_eq!(normalize_prefix("/.oryx").as_deref(), Some("/.oryx"));
+        assert_eq!(normalize_prefix("/Admin.html").as_deref(), Some("/admin"));
+        assert_eq!(normalize_prefix("/.ORY"), None);
     }
 
     #[test]
@@ -289,7 +261,7 @@ mod tests {
             let path: String = (0..len)
                 .map(|i| alphabet[((state >> (i * 4)) % alphabet.len() as u64) as usize])
                 .collect();
-            let n = normalize_path(&path);
+            let n = paths::match_key(&path);
             assert!(n.starts_with('/') && !n.contains("//"), "{path:?} -> {n:?}");
             assert!(covers(&p, &path), "'/' covers {path:?}");
             let _ = verdict(&p, "http://x", ("GET", Some(&path)), &path, false);

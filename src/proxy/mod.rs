@@ -197,6 +197,12 @@ impl App {
             let e = Error::BadRequest("request target must be a path".into());
             return self.fail(cx, e);
         };
+        // Before any route: a server resolving `..` its own way would reach another view than
+        // the one the proxy judged (SPEC §9); `/.ory/…` and the proxy's own paths alike.
+        if crate::policy::paths::has_dot_segment(t) {
+            let e = Error::BadRequest("request target has a dot-segment ('.' or '..')".into());
+            return self.fail(cx, e);
+        }
         if method == "OPTIONS" && local::is_preflight(cx.req()) {
             return self.answer_preflight(cx);
         }
