@@ -13,6 +13,9 @@ pub enum Error {
     UpstreamUnreachable(String),
     /// The upstream did not answer in time.
     UpstreamTimeout(String),
+    /// The next hop answered a WebSocket upgrade with a `101` a client must refuse (RFC 6455
+    /// §4.1); the message names the hop and what was wrong.
+    BadHandshake(String),
     /// Ory (an `/.ory/` request) could not be reached or broke the protocol.
     OryUnreachable(String),
     /// Ory did not answer in time.
@@ -54,6 +57,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::UpstreamUnreachable(_)
+            | Error::BadHandshake(_)
             | Error::OryUnreachable(_)
             | Error::SessionLookupFailed(_) => 502,
             Error::UpstreamTimeout(_) | Error::OryTimeout(_) => 504,
@@ -128,6 +132,7 @@ impl fmt::Display for Error {
         match self {
             Error::UpstreamUnreachable(e) => write!(f, "upstream unreachable: {e}"),
             Error::UpstreamTimeout(e) => write!(f, "upstream timed out: {e}"),
+            Error::BadHandshake(e) => write!(f, "{e}"),
             Error::OryUnreachable(e) => write!(f, "ory unreachable: {e}"),
             Error::OryTimeout(e) => write!(f, "ory timed out: {e}"),
             Error::SessionLookupFailed(e) => write!(f, "session lookup failed: {e}"),

@@ -176,6 +176,15 @@ pub fn explain(error: &Error, hops: &Hops) -> Explained {
                 "the load on the proxy, --max-connections".to_owned(),
             ),
         ),
+        Error::BadHandshake(_) => (
+            "the WebSocket server behind the proxy",
+            (
+                error.to_string(),
+                "that the WebSocket server answers the handshake as RFC 6455 §4.2.2 says \
+                 (Upgrade: websocket, the Sec-WebSocket-Accept of the request's key)"
+                    .to_owned(),
+            ),
+        ),
         Error::HeadTooLarge(_) => (
             "the request",
             (
@@ -351,6 +360,18 @@ mod tests {
         assert!(!wants_html(Some("application/json, text/html")));
         assert!(!wants_html(Some("text/html;q=0.5, application/json")));
         assert!(wants_html(Some("application/json;q=0.5, text/html")));
+    }
+
+    #[test]
+    fn a_bad_handshake_is_not_called_unreachable() {
+        let e = Error::BadHandshake("the upstream answered the WebSocket upgrade without x".into());
+        let x = explain(&e, &hops());
+        assert_eq!(
+            x.summary,
+            "the upstream answered the WebSocket upgrade without x"
+        );
+        assert_eq!(x.hop, "the WebSocket server behind the proxy");
+        assert_eq!(e.status(), 502);
     }
 
     #[test]

@@ -111,8 +111,12 @@ impl App {
         if let Err(why) = check_switch(&answer, cx.req().header("sec-websocket-key")) {
             // Nothing the upstream sent after its 101 reaches the client.
             upstream.shutdown();
-            let message = format!("the upstream answered the WebSocket upgrade {why}");
-            return self.fail(cx, unreachable(dest, message));
+            let who = match dest {
+                Dest::Ory => "Ory",
+                Dest::Upstream => "the upstream",
+            };
+            let message = format!("{who} answered the WebSocket upgrade {why}");
+            return self.fail(cx, Error::BadHandshake(message));
         }
         let (client, client_pending) = match cx.ex.switch_protocols(protocol, &out) {
             Ok(x) => x,
