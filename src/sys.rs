@@ -9,6 +9,9 @@
 //! - [`install_signals`]: SIGTERM, SIGINT and SIGHUP handlers that only `write(2)` the signal's number
 //!   into a pipe (async-signal-safe); a normal thread reads the other end and learns which
 //!   signal arrived ([`Signal`]).
+//! - [`peek_nonblocking`]: whether anything (bytes or the end) is waiting on a socket, in one
+//!   `recv(MSG_PEEK | MSG_DONTWAIT)` instead of std's blocking `peek` (or three calls around
+//!   `set_nonblocking`); asked of every kept upstream connection when it is put away and taken.
 //!
 //! Audit notes: every block below passes pointers to stack values of the exact type and size the
 //! call expects, checks every return value, and never lets the kernel write past a buffer. File
@@ -111,6 +114,48 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     }
 }
 
+/// What is waiting on `stream`, without waiting and without taking it: `Ok(None)` nothing,
+/// `Ok(Some(0))` the peer closed its side, `Ok(Some(n))` at least `n` (≥ 1) bytes.
+#[cfg(unix)]
+pub fn peek_nonblocking(stream: &TcpStream) -> io::Result<Option<usize>> {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: `byte` is one live, writable byte and the length passed is 1; the descriptor
+        // belongs to `stream`, alive for the call. MSG_PEEK leaves the byte in the socket.
+        let n = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::WouldBlock => return Ok(None),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(e),
+        }
+    }
+}
+
+/// What is waiting on `stream` (see the Unix version), in three calls.
+#[cfg(not(unix))]
+pub fn peek_nonblocking(stream: &TcpStream) -> io::Result<Option<usize>> {
+    stream.set_nonblocking(true)?;
+    let mut byte = [0u8; 1];
+    let result = match stream.peek(&mut byte) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    };
+    stream.set_nonblocking(false)?;
+    result
+}
+
 /// Write end of the signal pipe, for the handler; -1 until installed.
 static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
@@ -182,6 +227,33 @@ mod tests {
         let mut b = [0u8; 1];
         accepted.read_exact(&mut b).unwrap();
         assert_eq!(&b, b"x");
+    }
+
+    #[test]
+    fn a_peek_sees_nothing_then_bytes_then_the_end_and_never_waits() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        // With no read timeout a blocking peek would hang the test here.
+        assert_eq!(peek_nonblocking(&ours).unwrap(), None);
+        peer.write_all(b"xy").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while peek_nonblocking(&ours).unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "bytes never seen");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(peek_nonblocking(&ours).unwrap(), Some(1));
+        // A peek takes nothing: the bytes are still there to read.
+        let mut b = [0u8; 2];
+        (&ours).read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"xy");
+        assert_eq!(peek_nonblocking(&ours).unwrap(), None);
+        drop(peer);
+        while peek_nonblocking(&ours).unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "the end never seen");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(peek_nonblocking(&ours).unwrap(), Some(0));
     }
 
     #[test]

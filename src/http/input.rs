@@ -68,6 +68,11 @@ impl Input {
         rest
     }
 
+    /// The read timeout currently set on the socket (`None`: never set here).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// Sets the socket's read timeout (a system call only when it changes).
     pub fn set_timeout(&mut self, timeout: Duration) -> io::Result<()> {
         // Zero means "no timeout" to the kernel: never pass it.

@@ -4,15 +4,28 @@
 //! answered here, on connections from a small LIFO stack of idle ones; the rest (bodies, other
 //! methods, Ory, `https://`) goes through the shared `ureq` agent. It skips what a general
 //! client does per request (a request object, header maps both ways, a pool keyed by strings).
-//! A connection goes back on the stack the moment its answer has been read to the end, before
-//! the client has the last bytes, so the client's next request finds it. A `GET` or `HEAD` is
-//! sent again on a fresh connection when a kept one turns out closed before any byte of the
-//! answer (the upstream dropped it while idle).
 //!
-//! The answer is parsed here (`httparse`); its body is delimited by `Content-Length`, chunked
-//! encoding (read with the same reader as request bodies), or the end of the connection. The
-//! connection is kept only when its answer was read to the end, said nothing about closing,
-//! and left nothing unread behind it.
+//! A kept connection is shared by users one after another, so a byte that belongs to one
+//! answer must never be read as the next: a stray second response (a late one, or one hidden
+//! in a body longer than its `Content-Length`) would go to the next user, with its cookies.
+//! Hence the rules:
+//! - A connection goes back on the stack only when its answer's end was beyond doubt (one
+//!   `Content-Length`, chunked ending cleanly, or no body for HEAD/204/304), the answer said
+//!   nothing about closing, the answer ended exactly where the bytes read so far end, and a
+//!   non-blocking peek finds nothing waiting (no bytes, no end). This happens the moment the
+//!   end is read, before the client has the last bytes, so its next request finds it.
+//! - Taking one from the stack does the same peek: anything waiting means closed and
+//!   discarded (as Go's Transport and nginx do), then the next one or a new connection. Bytes
+//!   (not just the end) are an upstream bug: one WARN per upstream says so.
+//! - A request is sent again, once, on a new connection only when a kept one was closed by
+//!   the peer (end or reset) before any byte of an answer: never after a timeout or after part
+//!   of an answer, since the upstream may have acted on it. `--upstream-timeout` bounds the
+//!   whole exchange up to the answer's head, the resend included.
+//!
+//! The peek is one `recv(MSG_PEEK|MSG_DONTWAIT)` ([`crate::sys::peek_nonblocking`]) per put and
+//! per take. The answer is parsed here (`httparse`); its body is delimited by `Content-Length`,
+//! chunked encoding (read with the same reader as request bodies), or the end of the
+//! connection (then never kept).
 
 use crate::http::body::BodyState;
 use crate::http::framing::BodyFraming;
@@ -35,19 +48,72 @@ const MAX_IDLE_AGE: Duration = Duration::from_secs(15);
 /// Idle upstream connections, most recently used last.
 static IDLE: Mutex<Vec<(Input, Instant)>> = Mutex::new(Vec::new());
 
-/// The most recently used idle connection that is not too old.
-fn take_idle() -> Option<Input> {
-    let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-    idle.retain(|(_, since)| since.elapsed() < MAX_IDLE_AGE);
-    idle.pop().map(|(c, _)| c)
+/// What a look at an idle connection found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idle {
+    /// Nothing waiting: the connection can carry the next request.
+    Quiet,
+    /// The upstream closed it (or it failed): dropped without a word.
+    Closed,
+    /// Bytes nobody asked for: an upstream bug; dropped, and the operator is told.
+    Stray,
 }
 
-fn put_idle(conn: Input) {
-    let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-    if idle.len() >= MAX_IDLE {
-        idle.remove(0);
+/// Looks at a connection between answers without waiting: one `recv(MSG_PEEK|MSG_DONTWAIT)`.
+fn look(conn: &Input) -> Idle {
+    if !conn.buffered().is_empty() {
+        return Idle::Stray;
     }
-    idle.push((conn, Instant::now()));
+    match crate::sys::peek_nonblocking(conn.stream()) {
+        Ok(None) => Idle::Quiet,
+        Ok(Some(0)) | Err(_) => Idle::Closed,
+        Ok(Some(_)) => Idle::Stray,
+    }
+}
+
+impl App {
+    /// The most recently used idle connection that is not too old and has nothing waiting.
+    fn take_idle(&self) -> Option<Input> {
+        loop {
+            let conn = {
+                let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+                idle.retain(|(_, since)| since.elapsed() < MAX_IDLE_AGE);
+                idle.pop().map(|(c, _)| c)?
+            };
+            match look(&conn) {
+                Idle::Quiet => return Some(conn),
+                Idle::Closed => {}
+                Idle::Stray => self.warn_stray("while it was idle"),
+            }
+        }
+    }
+
+    /// Keeps a connection whose answer ended exactly where the bytes read so far end, if
+    /// nothing arrived after it.
+    fn put_idle(&self, conn: Input) {
+        match look(&conn) {
+            Idle::Quiet => {}
+            Idle::Closed => return,
+            Idle::Stray => return self.warn_stray("after the end of an answer"),
+        }
+        let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push((conn, Instant::now()));
+    }
+
+    /// Once per upstream (rate-limited): stray bytes on a kept connection are an upstream bug.
+    fn warn_stray(&self, when: &str) {
+        let origin = &self.config.upstream.origin;
+        if self.stray_warnings.should_warn(origin, Instant::now()) {
+            crate::obs::logger::warn(&format!(
+                "upstream {origin} sent bytes nobody asked for on a kept connection ({when}); \
+                 the connection was closed, not reused. This is a bug in the application: an \
+                 answer longer than its Content-Length, or a second answer to one request"
+            ));
+        }
+    }
 }
 
 /// Whether a request can take the direct path.
@@ -74,12 +140,12 @@ impl App {
                 "answered {status} to a request without upgrade"
             )));
         }
-        let chunked = headers
-            .get("transfer-encoding")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
-        let length = headers
-            .get("content-length")
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        let te = headers.get_all("transfer-encoding");
+        let chunked = te.iter().count() == 1
+            && te
+                .iter()
+                .all(|v| v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        let length = content_length(&headers);
         let closes = !http11
             || crate::policy::headers::connection_tokens(
                 headers
@@ -98,29 +164,40 @@ impl App {
         } else {
             length.map(BodyFraming::Length)
         };
+        // Kept only when where the answer ends is beyond doubt: one framing, stated once.
+        let has_length = headers.contains_key("content-length");
+        let ambiguous = (has_length && headers.contains_key("transfer-encoding"))
+            || (has_length && !chunked && length.is_none());
         let mut body = Answer {
+            app: self,
             state: framing.map(|f| BodyState::new(f, false)),
             input: Some(upstream),
-            keep: !closes && framing.is_some(),
+            keep: !closes && !ambiguous && framing.is_some(),
         };
         body.release_if_done();
         Ok(self.reply(cx, (Dest::Upstream, status), &headers, &mut body, lookup))
     }
 
     /// Writes the request head and reads the answer's head (interim 1xx answers skipped), on
-    /// the kept connection or a new one.
+    /// a kept connection or a new one, all within `--upstream-timeout`.
     /// Returns the connection, the status, the headers and whether the answer was HTTP/1.1.
     fn exchange_head(&self, head: &[u8]) -> io::Result<(Input, u16, http::HeaderMap, bool)> {
-        if let Some(mut kept) = take_idle() {
-            // A kept connection may have been closed by the upstream meanwhile: then the
-            // request goes again, once, on a new one.
-            if let Ok(Some((status, headers, http11))) = send_and_read(&mut kept, head) {
+        let deadline = Instant::now() + self.config.upstream_timeout;
+        if let Some(mut kept) = self.take_idle() {
+            // The upstream may have closed the kept connection just as it was taken. Only
+            // then, with no byte of an answer read, is the request sent again, once; never
+            // after a timeout or part of an answer (the upstream may have acted on it).
+            if let Some((status, headers, http11)) = send_and_read(&mut kept, head, deadline)? {
+                kept.set_timeout(self.config.upstream_timeout)?;
                 return Ok((kept, status, headers, http11));
             }
         }
-        let mut fresh = self.connect_upstream()?;
-        match send_and_read(&mut fresh, head)? {
-            Some((status, headers, http11)) => Ok((fresh, status, headers, http11)),
+        let mut fresh = self.connect_upstream(deadline)?;
+        match send_and_read(&mut fresh, head, deadline)? {
+            Some((status, headers, http11)) => {
+                fresh.set_timeout(self.config.upstream_timeout)?;
+                Ok((fresh, status, headers, http11))
+            }
             None => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "upstream closed the connection without an answer",
@@ -128,12 +205,16 @@ impl App {
         }
     }
 
-    fn connect_upstream(&self) -> io::Result<Input> {
+    fn connect_upstream(&self, deadline: Instant) -> io::Result<Input> {
         let origin = &self.config.upstream;
         let host = origin.host.trim_start_matches('[').trim_end_matches(']');
         let mut last = io::Error::new(io::ErrorKind::NotFound, "host not found");
         for addr in (host, origin.port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, self.config.connect_timeout) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "upstream timeout"));
+            }
+            match TcpStream::connect_timeout(&addr, self.config.connect_timeout.min(left)) {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
                     s.set_write_timeout(Some(self.config.upstream_timeout))?;
@@ -148,15 +229,44 @@ impl App {
     }
 }
 
-/// Sends `head`, reads the answer's head; `Ok(None)` when the connection ended before any byte
-/// of an answer.
 type Answered = (u16, http::HeaderMap, bool);
 
-fn send_and_read(conn: &mut Input, head: &[u8]) -> io::Result<Option<Answered>> {
-    let mut w: &TcpStream = conn.stream();
-    if w.write_all(head).is_err() {
-        return Ok(None);
+/// Whether an error means the peer closed the connection (a resend is safe when nothing of an
+/// answer was read), as opposed to a timeout or anything else.
+fn peer_closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Lets the next read wait no longer than until `deadline`. A socket whose timeout is already
+/// about the time left (the usual case: the whole budget, set when it was opened) is left as it
+/// is, so a request costs no system call for this.
+fn bound_read(conn: &mut Input, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(io::ErrorKind::TimedOut, "upstream timeout"));
     }
+    match conn.timeout() {
+        Some(t) if t <= left + Duration::from_millis(20) => Ok(()),
+        _ => conn.set_timeout(left),
+    }
+}
+
+/// Sends `head`, reads the answer's head; `Ok(None)` when the peer closed the connection before
+/// any byte of an answer (and only then).
+fn send_and_read(conn: &mut Input, head: &[u8], deadline: Instant) -> io::Result<Option<Answered>> {
+    let mut w: &TcpStream = conn.stream();
+    match w.write_all(head) {
+        Ok(()) => {}
+        Err(e) if peer_closed(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    // An interim answer (1xx) is part of the answer: after one, nothing is resent.
+    let mut interim = false;
     loop {
         let mut searched = 0;
         let end = loop {
@@ -167,13 +277,12 @@ fn send_and_read(conn: &mut Input, head: &[u8]) -> io::Result<Option<Answered>> 
             if searched > MAX_RESPONSE_HEAD {
                 return Err(invalid("upstream response head larger than 64 KiB"));
             }
+            bound_read(conn, deadline)?;
             match conn.fill(MAX_RESPONSE_HEAD + 1) {
-                Ok(0) if searched == 0 => return Ok(None),
+                Ok(0) if searched == 0 && !interim => return Ok(None),
                 Ok(0) => return Err(invalid("upstream closed inside its response head")),
                 Ok(_) => {}
-                Err(e) if searched == 0 && e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Ok(None)
-                }
+                Err(e) if searched == 0 && !interim && peer_closed(&e) => return Ok(None),
                 Err(e) => return Err(e),
             }
         };
@@ -181,7 +290,7 @@ fn send_and_read(conn: &mut Input, head: &[u8]) -> io::Result<Option<Answered>> 
         conn.consume(end);
         match status {
             // Interim answers (100 Continue, 103 Early Hints) are not passed on.
-            100 | 102 | 103 => continue,
+            100 | 102 | 103 => interim = true,
             _ => return Ok(Some((status, headers, http11))),
         }
     }
@@ -214,28 +323,49 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
+/// The `Content-Length` of an answer when it is beyond doubt: every value (repeated fields,
+/// comma-separated lists) only digits and all the same.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    let mut length = None;
+    for value in headers.get_all("content-length") {
+        for item in value.as_bytes().split(|&b| b == b',') {
+            let item = item.trim_ascii();
+            if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let n = std::str::from_utf8(item).ok()?.parse::<u64>().ok()?;
+            if length.is_some_and(|l| l != n) {
+                return None;
+            }
+            length = Some(n);
+        }
+    }
+    length
+}
+
 /// The answer's body as the reply reads it; its connection goes back to the idle stack the
-/// moment the body's end is read.
-struct Answer {
+/// moment the body's end is read, if the answer ended exactly there.
+struct Answer<'a> {
+    app: &'a App,
     /// `None`: delimited by the end of the connection.
     state: Option<BodyState>,
     input: Option<Input>,
     keep: bool,
 }
 
-impl Answer {
+impl Answer<'_> {
     fn release_if_done(&mut self) {
         if self.state.as_ref().is_some_and(BodyState::done) {
             if let Some(input) = self.input.take() {
-                if self.keep && input.buffered().is_empty() {
-                    put_idle(input);
+                if self.keep {
+                    self.app.put_idle(input);
                 }
             }
         }
     }
 }
 
-impl Read for Answer {
+impl Read for Answer<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let Some(input) = self.input.as_mut() else {
             return Ok(0);

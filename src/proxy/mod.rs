@@ -85,6 +85,8 @@ pub struct App {
     pub(crate) hops: Hops,
     /// Denied CORS origins already warned about.
     pub(crate) cors_warnings: WarnOnce,
+    /// Upstreams already warned about for bytes on an idle kept connection.
+    pub(crate) stray_warnings: WarnOnce,
 }
 
 impl App {
@@ -134,6 +136,7 @@ impl App {
             roots,
             hops: Hops::new(&config),
             cors_warnings: WarnOnce::new(),
+            stray_warnings: WarnOnce::new(),
             keys,
             config,
         }
