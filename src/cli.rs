@@ -1,9 +1,11 @@
-//! The command line: raw flags parsed in one function, then handed to [`crate::config`].
+//! The command line: raw flags parsed in one function, then handed to [`crate::config`]. It
+//! only parses: `main` runs what [`action`] returns and turns the outcome into an exit code.
 //!
 //! Parsing only collects strings and switches; every judgement about a value (is it a URL, a
 //! port, a duration) happens in `config`, so that flags and environment variables are checked by
 //! the same code and a usage error always quotes the culprit.
 
+use crate::config::{removed_flag, Config, RawArgs};
 use std::ffi::OsString;
 
 /// What the command line asks for.
@@ -17,51 +19,6 @@ pub enum Command {
     /// `--generate-jwks`: print a fresh private JWKS and exit.
     GenerateJwks,
     Run(Box<RawArgs>),
-}
-
-/// Flags as given, not yet validated.
-#[derive(Debug, Default, Clone)]
-pub struct RawArgs {
-    pub upstream: Option<String>,
-    pub public_url: Option<String>,
-    pub sdk_url: Option<String>,
-    pub port: Option<String>,
-    pub bind: Option<String>,
-    pub cookie_domain: Option<String>,
-    pub no_jwt: bool,
-    pub open: bool,
-    pub default_redirect_url: Option<String>,
-    pub allowed_cors_origins: Vec<String>,
-    pub additional_cors_headers: Vec<String>,
-    pub rewrite_host: bool,
-    pub session_cache_ttl: Option<String>,
-    pub jwt_ttl: Option<String>,
-    pub jwks_file: Option<String>,
-    pub ca_file: Option<String>,
-    pub metrics: bool,
-    pub log_format: Option<String>,
-    pub upstream_timeout: Option<String>,
-    pub connect_timeout: Option<String>,
-    pub session_timeout: Option<String>,
-    pub client_timeout: Option<String>,
-    pub shutdown_grace: Option<String>,
-    pub max_connections: Option<String>,
-    pub debug: bool,
-    pub quiet: bool,
-    /// `--project SLUG` (the Go command's name for an Ory Network project).
-    pub project: Option<String>,
-    /// Go command flags accepted without effect (`--dev`, `--yes`), in the order given.
-    pub no_effect: Vec<&'static str>,
-    /// `tunnel` as the first argument: tunnel mode (`proxy` names the default explicitly).
-    pub tunnel: bool,
-    pub mode_given: bool,
-    /// `--jwt-session`, `--require-session` (issue 11).
-    pub jwt_session: Option<String>,
-    pub require_session: Vec<String>,
-    /// `--jwks-reload-interval`, `--trusted-proxies`, `--metrics-address` (issue 12).
-    pub jwks_reload_interval: Option<String>,
-    pub trusted_proxies: Vec<String>,
-    pub metrics_address: Option<String>,
 }
 
 /// Parses the arguments (without the program name).
@@ -135,71 +92,40 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
     Ok(Command::Run(Box::new(raw)))
 }
 
-/// Runs the command line of this process; returns the exit code.
-///
-/// 0: clean shutdown, help or version; 1: a runtime start-up failure (port in use, …);
-/// 2: a usage error.
-pub fn run() -> i32 {
-    let command = match parse(std::env::args_os().skip(1)) {
+/// What the process is asked to do, once the command line is parsed and validated.
+#[derive(Debug)]
+pub enum Action {
+    /// Print this text on stdout (help, version) and exit 0.
+    Print(String),
+    /// `--generate-jwks`.
+    GenerateJwks,
+    /// Serve with this configuration.
+    Run(Box<Config>),
+}
+
+/// Parses and validates the arguments (without the program name); `env` looks up environment
+/// variables. The error is a usage message, quoting the culprit.
+pub fn action(
+    args: impl IntoIterator<Item = OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Action, String> {
+    let command = match parse(args) {
         Ok(c) => c,
         Err(lexopt::Error::UnexpectedOption(flag)) => {
             let hint = crate::compat::suggest_flag(&flag)
                 .map(|f| format!("; did you mean '{f}'?"))
                 .unwrap_or_default();
-            return usage_error(&format!("unknown option '{flag}'{hint}"));
+            return Err(format!("unknown option '{flag}'{hint}"));
         }
-        Err(e) => return usage_error(&e.to_string()),
+        Err(e) => return Err(e.to_string()),
     };
-    let raw = match command {
-        Command::Help => {
-            print!("{}", crate::help::long());
-            return 0;
-        }
-        Command::ShortHelp => {
-            print!("{}", crate::help::SHORT);
-            return 0;
-        }
-        Command::Version => {
-            println!("ory-proxy {}", env!("CARGO_PKG_VERSION"));
-            return 0;
-        }
-        Command::GenerateJwks => {
-            return match crate::ory::keyfile::generate_private_jwks() {
-                Ok(text) => {
-                    print!("{text}");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("ory-proxy: cannot generate a key: {e}");
-                    1
-                }
-            };
-        }
-        Command::Run(raw) => raw,
-    };
-    let config = match crate::config::Config::from_raw(&raw, &|name| std::env::var(name).ok()) {
-        Ok(c) => c,
-        Err(message) => return usage_error(&message),
-    };
-    match crate::serve::run(config) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("ory-proxy: {e}");
-            1
-        }
-    }
-}
-
-/// The usage error for a flag (or variable) that no longer exists: `--workers`, `--max-queue`.
-pub fn removed_flag(name: &str) -> String {
-    format!(
-        "{name} was removed: each connection has its own thread; cap them with --max-connections"
-    )
-}
-
-fn usage_error(message: &str) -> i32 {
-    eprintln!("ory-proxy: {message} (see 'ory-proxy --help')");
-    2
+    Ok(match command {
+        Command::Help => Action::Print(crate::help::long()),
+        Command::ShortHelp => Action::Print(crate::help::SHORT.to_owned()),
+        Command::Version => Action::Print(format!("ory-proxy {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::GenerateJwks => Action::GenerateJwks,
+        Command::Run(raw) => Action::Run(Box::new(Config::from_raw(&raw, env)?)),
+    })
 }
 
 #[cfg(test)]

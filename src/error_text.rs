@@ -23,15 +23,13 @@ pub struct Hops {
 }
 
 impl Hops {
-    pub fn new(config: &crate::config::Config) -> Hops {
-        let setting = config
-            .sdk_source
-            .split([' ', '='])
-            .next()
-            .unwrap_or("--sdk-url");
+    /// `upstream`: the application's origin; `ory`: Ory's URL; `sdk_source`: the setting that
+    /// named Ory as the banner says it (`--project acme`), of which the name is kept.
+    pub fn new(upstream: &str, ory: &str, sdk_source: &str) -> Hops {
+        let setting = sdk_source.split([' ', '=']).next().unwrap_or("--sdk-url");
         Hops {
-            upstream: config.upstream.origin.clone(),
-            ory: format!("{}{}", config.sdk.origin, config.sdk_path),
+            upstream: upstream.to_owned(),
+            ory: ory.to_owned(),
             ory_setting: setting.to_owned(),
         }
     }

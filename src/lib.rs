@@ -25,12 +25,10 @@
 pub mod cli;
 pub mod compat;
 pub mod config;
-pub mod deploy;
 pub mod error;
 pub mod error_text;
 pub mod help;
 pub mod http;
-pub mod mode;
 pub mod obs;
 pub mod ory;
 pub mod policy;

@@ -78,7 +78,7 @@ fn main() {
     // The app reaches the proxy on loopback (for the JWKS and the logout URL).
     let app = DemoApp::start(public.clone(), format!("http://127.0.0.1:{proxy_port}"));
 
-    let raw = ory_proxy::cli::RawArgs {
+    let raw = ory_proxy::config::RawArgs {
         upstream: Some(app.url()),
         sdk_url: Some(ory.url()),
         bind: Some("127.0.0.1".into()),

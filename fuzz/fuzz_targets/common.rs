@@ -1,6 +1,6 @@
 //! Rewriters over fixed configurations shared by the cookie and Location targets.
 
-use ory_proxy::cli::RawArgs;
+use ory_proxy::config::RawArgs;
 use ory_proxy::config::Config;
 use ory_proxy::rewrite::Rewriter;
 use std::sync::OnceLock;

@@ -12,7 +12,6 @@
 //! [`READY_CACHE`], so a flood of probes (the endpoint is public) cannot become a flood of
 //! connections, and concurrent probes wait for one check instead of starting their own.
 
-use crate::config::Config;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -61,11 +60,12 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    pub fn new(config: &Config) -> Readiness {
+    /// `ory` and `upstream` are `host:port`; `upstream` is `None` when nothing is forwarded
+    /// there (tunnel mode).
+    pub fn new(ory: String, upstream: Option<String>) -> Readiness {
         Readiness {
-            ory: format!("{}:{}", config.sdk.host, config.sdk.port),
-            upstream: (config.mode == crate::config::Mode::Proxy)
-                .then(|| format!("{}:{}", config.upstream.host, config.upstream.port)),
+            ory,
+            upstream,
             last: Mutex::new(None),
         }
     }
@@ -100,43 +100,6 @@ impl Readiness {
         }
         *last = Some((Instant::now(), report.clone()));
         report
-    }
-}
-
-/// At start-up, checks in the background that the application and Ory accept a connection,
-/// and warns (in the words of [`crate::error_text`]) about each that does not. Never blocks or
-/// stops the start: the application may simply come up after the proxy.
-pub fn probe_at_start(config: &Config) {
-    let hops = crate::error_text::Hops::new(config);
-    // In tunnel mode the application is never forwarded to (it only calls the tunnel).
-    let tunnel = config.mode == crate::config::Mode::Tunnel;
-    let upstream = format!("{}:{}", config.upstream.host, config.upstream.port);
-    let ory = format!("{}:{}", config.sdk.host, config.sdk.port);
-    let spawned = std::thread::Builder::new()
-        .name("start-probe".into())
-        .spawn(move || {
-            let ory_check = std::thread::spawn(move || probe(&ory, PROBE_TIMEOUT));
-            let upstream_check = if tunnel {
-                Ok(())
-            } else {
-                probe(&upstream, PROBE_TIMEOUT)
-            };
-            let ory_check = ory_check.join().unwrap_or(Ok(()));
-            for (failed, error) in [
-                (
-                    upstream_check,
-                    crate::error::Error::UpstreamUnreachable as fn(String) -> _,
-                ),
-                (ory_check, crate::error::Error::OryUnreachable),
-            ] {
-                if let Err(why) = failed {
-                    let explained = crate::error_text::explain(&error(why), &hops);
-                    crate::obs::logger::warn(&format!("start-up check: {}", explained.summary));
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        crate::obs::logger::warn(&format!("start-up check not run: {e}"));
     }
 }
 

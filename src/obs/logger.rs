@@ -17,26 +17,7 @@ use std::time::SystemTime;
 
 pub use super::access::{access, access_with, Access, Outcome, MAX_LOGGED_PATH};
 
-/// How lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
-    /// `2026-01-02T03:04:05.678Z INFO GET /path 200 1.23ms …`.
-    #[default]
-    Text,
-    /// `{"time":"…","level":"info","msg":"access","method":"GET",…}`.
-    Json,
-}
-
-impl LogFormat {
-    /// `text` or `json` (case-insensitive).
-    pub fn parse(value: &str) -> Option<LogFormat> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "text" => Some(LogFormat::Text),
-            "json" => Some(LogFormat::Json),
-            _ => None,
-        }
-    }
-}
+pub use crate::config::LogFormat;
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Settings {

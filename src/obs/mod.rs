@@ -2,7 +2,6 @@
 //! nothing above it, so every layer can log and count.
 
 pub mod access;
-pub mod banner;
 pub mod health;
 pub mod logger;
 pub mod metrics;

@@ -30,39 +30,9 @@ pub const IDENTITY_SESSION_FIELDS: [&str; 5] = [
 /// The fields of `session.identity` kept by `identity`.
 pub const IDENTITY_FIELDS: [&str; 5] = ["id", "schema_id", "state", "traits", "metadata_public"];
 
-/// `--jwt-session`: what the `session` claim holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SessionClaim {
-    /// The whoami body as received.
-    #[default]
-    Full,
-    /// The session's id, state, times and assurance level, and the identity's id, schema,
-    /// state, traits and public metadata.
-    Identity,
-    /// No `session` claim.
-    None,
-}
+pub use crate::config::SessionClaim;
 
 impl SessionClaim {
-    /// Parses a flag value: `full`, `identity` or `none` (any case).
-    pub fn parse(value: &str) -> Option<SessionClaim> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "full" => Some(SessionClaim::Full),
-            "identity" => Some(SessionClaim::Identity),
-            "none" => Some(SessionClaim::None),
-            _ => None,
-        }
-    }
-
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionClaim::Full => "full",
-            SessionClaim::Identity => "identity",
-            SessionClaim::None => "none",
-        }
-    }
-
     /// The JSON of the `session` claim for a whoami body (valid JSON, checked by the lookup),
     /// or `None` when the claim is left out.
     pub fn claim<'a>(self, session_json: &'a str) -> Option<Cow<'a, str>> {

@@ -132,9 +132,13 @@ impl App {
                 &config.allowed_cors_origins,
                 &config.additional_cors_headers,
             ),
-            readiness: Readiness::new(&config),
+            readiness: Readiness::new(
+                format!("{}:{}", config.sdk.host, config.sdk.port),
+                (config.mode == crate::config::Mode::Proxy)
+                    .then(|| format!("{}:{}", config.upstream.host, config.upstream.port)),
+            ),
             roots,
-            hops: Hops::new(&config),
+            hops: Hops::new(&config.upstream.origin, &config.issuer, &config.sdk_source),
             cors_warnings: WarnOnce::new(),
             stray_warnings: WarnOnce::new(),
             keys,

@@ -76,7 +76,7 @@ impl Rewriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::RawArgs;
+    use crate::config::RawArgs;
     use crate::rewrite::body::is_textual;
 
     fn rewriter(public: &str, sdk: &str, cookie_domain: Option<&str>) -> Rewriter {

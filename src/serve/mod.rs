@@ -1,10 +1,15 @@
 //! Starting the proxy: keys, listening sockets, signals, the banner, the shared [`App`], then
 //! the connection layer ([`crate::http::listener`]) until a shutdown signal.
 //!
-//! Kept apart from [`crate::cli`] (which only parses) and from the wire (which knows nothing of
-//! keys or Ory). Signals arrive through a self-pipe ([`crate::sys::install_signals`]); the
+//! Kept apart from [`crate::cli`] (which only parses: `main` calls [`run`]) and from the wire
+//! (which knows nothing of keys or Ory). Signals arrive through a self-pipe ([`crate::sys::install_signals`]); the
 //! watcher thread learns which signal arrived: SIGTERM/SIGINT stop, SIGHUP reloads the keys
-//! ([`crate::ory::reload`]) on the watcher thread, never in a signal handler.
+//! ([`crate::ory::reload`]) on the watcher thread, never in a signal handler. What the proxy
+//! says once it listens is [`banner`]; the background check that the next hops answer,
+//! [`probe`].
+
+pub mod banner;
+mod probe;
 
 use crate::config::Config;
 use crate::http::listener::{self, Limits};
@@ -76,7 +81,9 @@ fn serve_with_keys(
         .map(|set| Arc::new(LiveKeys::new(set, config.jwks_file.clone())));
     watch_signals(signals, Arc::clone(&stopping), live.clone());
 
-    crate::obs::banner::print(&config, bound);
+    banner::print(&config, bound);
+    // Right after the banner, so its warnings follow the URLs they are about.
+    probe::probe_at_start(&config);
     for (warning, note) in &keys.notes {
         if *warning {
             logger::warn(note);
@@ -90,7 +97,7 @@ fn serve_with_keys(
             crate::config::Mode::Proxy => &config.public.origin,
             crate::config::Mode::Tunnel => &config.upstream.origin,
         };
-        crate::obs::banner::open_browser(url);
+        banner::open_browser(url);
     }
     let limits = Limits {
         client_timeout: config.client_timeout,

@@ -2,12 +2,11 @@
 //! (`--jwks-reload-interval`), the load balancers whose `X-Forwarded-*` are believed
 //! (`--trusted-proxies`), and a separate address for metrics and health (`--metrics-address`).
 //!
-//! They live apart from [`crate::config`] because they belong together (an operator deploying
+//! They live apart from [`super::Config`] because they belong together (an operator deploying
 //! behind a balancer sets them at once) and each needs its own parsing; `Config` carries the
 //! result as one field.
 
-use crate::cli::RawArgs;
-use crate::config::{flag_or_env, parse_duration};
+use super::raw::{flag_or_env, parse_duration, RawArgs};
 use crate::policy::forwarded::TrustedProxies;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -2,12 +2,12 @@
 //! kind: proxy mode (in front of an application) or tunnel mode (Ory on its own port beside a
 //! single-page app), `--jwt-session` and `--require-session`.
 //!
-//! Kept apart from [`crate::config`] so the rules of issue 11 read in one place: which flags
+//! Kept apart from [`super::Config`] so the rules of issue 11 read in one place: which flags
 //! tunnel mode refuses (rather than silently ignoring them), and why the session options need
 //! the session lookup that `--no-jwt` turns off.
 
-use crate::cli::RawArgs;
-use crate::config::{flag_or_env, split_list};
+use super::raw::{flag_or_env, split_list, RawArgs};
+use super::SessionClaim;
 
 /// What the process is: the proxy in front of an application, or a tunnel to Ory beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +47,7 @@ pub(crate) fn tunnel_usage(raw: &RawArgs) -> Result<(), String> {
 pub(crate) fn session_options(
     raw: &RawArgs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(crate::ory::claims::SessionClaim, Vec<String>), String> {
-    use crate::ory::claims::SessionClaim;
+) -> Result<(SessionClaim, Vec<String>), String> {
     let mode = flag_or_env(
         &raw.jwt_session,
         "--jwt-session",
@@ -92,7 +91,7 @@ pub(crate) fn session_options(
 mod tests {
     use super::*;
     use crate::config::tests::{no_env, raw};
-    use crate::config::Config;
+    use crate::config::{Config, RawArgs};
 
     #[test]
     fn tunnel_mode() {

@@ -4,7 +4,7 @@
 //! the wording can change without touching the connection layer. Under `--log-format json` it
 //! is one object with a field per URL, for log pipelines.
 
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::obs::logger;
 use std::net::SocketAddr;
 
@@ -12,8 +12,6 @@ use std::net::SocketAddr;
 pub fn print(config: &Config, bound: SocketAddr) {
     let (text, fields) = render(config, bound);
     logger::banner(&text, &fields);
-    // Right after the banner, so its warnings follow the URLs they are about.
-    crate::obs::health::probe_at_start(config);
 }
 
 /// The text layout, and the fields of the one JSON object that replaces it under
@@ -23,7 +21,7 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
     let ory = format!("{}{}", config.sdk.origin, config.sdk_path);
     let jwks = config.jwt.then(|| format!("{public}/.ory/jwks.json"));
     let version = env!("CARGO_PKG_VERSION");
-    let tunnel = config.mode == crate::config::Mode::Tunnel;
+    let tunnel = config.mode == Mode::Tunnel;
     let mut rows: Vec<(&str, String, String)> = vec![
         if tunnel {
             let what = "(tunnel mode: Ory's paths, no /.ory prefix, no token)";
@@ -161,11 +159,10 @@ mod tests {
     use super::*;
 
     fn config(args: &[&str]) -> Config {
-        let raw = match crate::cli::parse(args.iter().map(std::ffi::OsString::from)).unwrap() {
-            crate::cli::Command::Run(raw) => raw,
+        match crate::cli::action(args.iter().map(std::ffi::OsString::from), &|_| None).unwrap() {
+            crate::cli::Action::Run(config) => *config,
             other => panic!("{other:?}"),
-        };
-        Config::from_raw(&raw, &|_| None).unwrap()
+        }
     }
 
     #[test]
