@@ -29,6 +29,7 @@ pub mod error;
 pub mod error_text;
 pub mod help;
 pub mod http;
+mod locks;
 pub mod obs;
 pub mod ory;
 pub mod policy;

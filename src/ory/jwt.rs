@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
 use std::io;
 use std::sync::Arc;
 
@@ -75,7 +76,7 @@ impl KeySet {
         // `json!` keeps keys sorted, which is the order the contract shows: alg, kid, typ.
         KeySet {
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
-            signer: crate::ory::keyfile::thumbprint(first.key.verifying_key()).into(),
+            signer: thumbprint(first.key.verifying_key()).into(),
             kid: first.kid,
             signing: first.key,
             kids,
@@ -182,6 +183,16 @@ pub fn public_jwk(kid: &str, key: &VerifyingKey) -> serde_json::Value {
 fn push_json_string(out: &mut String, s: &str) {
     // Serialising a &str to JSON cannot fail.
     out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+/// The RFC 7638 JWK thumbprint of a P-256 public key: base64url(SHA-256 of the canonical JSON of
+/// the required members `crv`, `kty`, `x`, `y` in lexicographic order, without whitespace).
+pub fn thumbprint(key: &VerifyingKey) -> String {
+    let jwk = public_jwk("", key);
+    let x = jwk["x"].as_str().unwrap_or_default();
+    let y = jwk["y"].as_str().unwrap_or_default();
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]

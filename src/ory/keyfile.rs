@@ -18,11 +18,10 @@
 //! `x`/`y`, duplicate key ids, an empty set. A key without `kid` gets its RFC 7638 thumbprint, so
 //! the id is the same on every replica and after every restart. No message ever quotes `d`.
 
-use crate::ory::jwt::{generate_signing_key, public_jwk, NamedKey};
+use crate::ory::jwt::{generate_signing_key, public_jwk, thumbprint, NamedKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::{SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::Path;
@@ -178,16 +177,6 @@ fn decode_32(value: &str) -> Result<[u8; 32], &'static str> {
         .map_err(|_| "must be 32 bytes (a P-256 value, leading zeros kept)")
 }
 
-/// The RFC 7638 JWK thumbprint of a P-256 public key: base64url(SHA-256 of the canonical JSON of
-/// the required members `crv`, `kty`, `x`, `y` in lexicographic order, without whitespace).
-pub fn thumbprint(key: &VerifyingKey) -> String {
-    let jwk = public_jwk("", key);
-    let x = jwk["x"].as_str().unwrap_or_default();
-    let y = jwk["y"].as_str().unwrap_or_default();
-    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
-}
-
 /// The private JWK of a key (public members plus `d`). Only for `--generate-jwks`.
 pub fn private_jwk(kid: &str, key: &SigningKey) -> serde_json::Value {
     let mut jwk = public_jwk(kid, key.verifying_key());
@@ -210,6 +199,7 @@ pub fn generate_private_jwks() -> io::Result<String> {
 mod tests {
     use super::*;
     use crate::ory::jwt::{Claims, KeySet};
+    use sha2::{Digest, Sha256};
 
     fn private(kid: Option<&str>) -> (SigningKey, serde_json::Value) {
         let key = generate_signing_key().unwrap();

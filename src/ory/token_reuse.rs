@@ -14,7 +14,7 @@
 //! ever handed out again.
 
 use crate::error::Error;
-use crate::ory::cache::{lock, read, write};
+use crate::locks::{lock, read, write};
 use crate::ory::cache_key::Key;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
