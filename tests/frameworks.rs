@@ -10,11 +10,12 @@ use crate::util::external::{self, ExternalServer};
 use crate::util::{FakeOry, ProxyProcess};
 use serde_json::Value;
 
-/// Flask: `/admin`, `/admin/<path:sub>` (the admin view), `/hits` (how often it ran) and a
+/// Flask (on Werkzeug's server, or on `wsgiref` with the argument `wsgiref`): `/admin`,
+/// `/admin/<path:sub>` (the admin view), `/hits` (how often it ran) and a
 /// catch-all; every answer is JSON naming the view, the `Authorization` it saw and the WSGI
 /// environ's `HTTP_X_FORWARDED_FOR`.
 const FLASK_APP: &str = r#"
-import logging
+import logging, sys
 from flask import Flask, request, jsonify
 from werkzeug.serving import make_server
 logging.getLogger('werkzeug').setLevel(logging.ERROR)
@@ -25,7 +26,8 @@ def report(view):
     return jsonify(view=view, path=request.path,
                    authorization=request.headers.get('Authorization'),
                    xff=request.environ.get('HTTP_X_FORWARDED_FOR'),
-                   environ_auth=request.environ.get('HTTP_AUTHORIZATION'))
+                   request_id=request.environ.get('HTTP_X_REQUEST_ID'),
+                   underscored=sorted(k for k in request.headers.keys() if '_' in k))
 @app.route('/admin', methods=METHODS)
 @app.route('/admin/<path:sub>', methods=METHODS)
 def admin(sub=''):
@@ -38,7 +40,14 @@ def count():
 @app.route('/<path:rest>', methods=METHODS)
 def other(rest):
     return report('other')
-server = make_server('127.0.0.1', 0, app, threaded=True)
+if sys.argv[1:] == ['wsgiref']:
+    from wsgiref import simple_server
+    class Quiet(simple_server.WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = simple_server.make_server('127.0.0.1', 0, app, handler_class=Quiet)
+else:
+    server = make_server('127.0.0.1', 0, app, threaded=True)
 print('PORT', server.server_port, flush=True)
 server.serve_forever()
 "#;
@@ -58,9 +67,18 @@ app.use(report('other'));
 const server = app.listen(0, '127.0.0.1', () => console.log('PORT ' + server.address().port));
 "#;
 
-pub fn flask() -> Option<ExternalServer> {
+/// The Flask app on Werkzeug's server.
+fn flask() -> Option<ExternalServer> {
     let mut cmd = external::python()?;
     cmd.args(["-c", FLASK_APP]);
+    Some(ExternalServer::start(cmd))
+}
+
+/// The Flask app on the standard library's WSGI server (`wsgiref`), which folds `_` and `-`
+/// into one environ variable and joins duplicates with `,` (Werkzeug's drops fields with `_`).
+fn flask_on_wsgiref() -> Option<ExternalServer> {
+    let mut cmd = external::python()?;
+    cmd.args(["-c", FLASK_APP, "wsgiref"]);
     Some(ExternalServer::start(cmd))
 }
 
@@ -248,4 +266,47 @@ fn the_frameworks_route_the_disguises_to_their_admin_views() {
     assert_eq!(direct(&flask, "/admin%2Fx"), "admin");
     assert_eq!(direct(&express, "/ADMIN"), "admin");
     assert_eq!(direct(&express, "/Admin/x"), "admin");
+}
+
+const TWINS: &str =
+    "X_Forwarded_For: 6.6.6.6\r\nX_Request_Id: evil\r\nx_forwarded_proto: gopher\r\n";
+
+/// `X_Forwarded_For` is `HTTP_X_FORWARDED_FOR` to a WSGI app, like `X-Forwarded-For`: the
+/// proxy drops every field with an `_` in its name, so the client's value never comes first.
+#[test]
+fn underscore_twins_never_reach_a_wsgi_app() {
+    let Some(app) = flask_on_wsgiref() else {
+        return;
+    };
+    // Sent to the app directly, the twin does land in the variable (the attack is real).
+    let direct = format!("GET /x HTTP/1.1\r\nHost: app.test\r\n{TWINS}Connection: close\r\n\r\n");
+    let addr = ([127, 0, 0, 1], app.port).into();
+    let r = RawResponse::parse(&raw_exchange(addr, direct.as_bytes()));
+    let seen = json_of(&String::from_utf8_lossy(&r.rest));
+    assert_eq!(seen["xff"], "6.6.6.6", "{seen}");
+    assert_eq!(seen["request_id"], "evil", "{seen}");
+
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start(&app.url(), &ory.url(), &["--debug"]);
+    let (status, body) = raw_get(&proxy, "/x", TWINS);
+    assert_eq!(status, 200, "{body}");
+    let seen = json_of(&body);
+    assert_eq!(seen["xff"], "127.0.0.1", "{seen}");
+    let request_id = seen["request_id"].as_str().unwrap_or_default();
+    assert!(!request_id.contains("evil"), "{seen}");
+    assert_eq!(seen["underscored"], serde_json::json!([]), "{seen}");
+    proxy.wait_for_log(|l| l.contains("dropped request field X_Forwarded_For"));
+
+    // To Ory, too.
+    raw_get(&proxy, "/.ory/self-service/login/api", TWINS);
+    let to_ory = ory.forwarded_requests();
+    assert_eq!(to_ory.len(), 1);
+    let names: Vec<&str> = to_ory[0].headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.iter().all(|n| !n.contains('_')), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("x-forwarded-for")),
+        "{names:?}"
+    );
 }

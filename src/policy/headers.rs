@@ -55,6 +55,14 @@ pub fn connection_tokens<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) 
     tokens
 }
 
+/// Whether a request field name has an `_`. CGI, WSGI, PHP and Rack turn `-` into `_` when they
+/// make `HTTP_X_FORWARDED_FOR` of a field, so `X_Forwarded_For` lands in the same variable as
+/// the proxy's `X-Forwarded-For`, ahead of it: such fields are dropped, as nginx does by default
+/// (`underscores_in_headers off`). Browsers never send one.
+pub fn has_underscore(name: &str) -> bool {
+    name.contains('_')
+}
+
 /// Whether a client request header is copied to the next hop as is.
 ///
 /// `connection_named` are the tokens of the request's `Connection` header. `authorization`
@@ -64,7 +72,10 @@ pub fn forward_request_header(
     connection_named: &[String],
     authorization: bool,
 ) -> bool {
-    if is_hop_by_hop(name) || SET_BY_PROXY.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+    if has_underscore(name)
+        || is_hop_by_hop(name)
+        || SET_BY_PROXY.iter().any(|h| h.eq_ignore_ascii_case(name))
+    {
         return false;
     }
     if !authorization && name.eq_ignore_ascii_case("authorization") {
@@ -141,6 +152,21 @@ mod tests {
         ] {
             assert!(!forward_request_header(h, &[], true), "{h}");
         }
+    }
+
+    #[test]
+    fn underscore_twins_never_pass() {
+        for h in [
+            "X_Forwarded_For",
+            "x_request_id",
+            "_",
+            "Accept_",
+            "Ory_Base_URL_Rewrite",
+        ] {
+            assert!(has_underscore(h), "{h}");
+            assert!(!forward_request_header(h, &[], true), "{h}");
+        }
+        assert!(!has_underscore("X-Forwarded-For"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::http::body::BodyReader;
 use crate::http::framing::BodyFraming;
 use crate::http::head::Request;
+use crate::obs::logger;
 use crate::policy::forwarded::{self, Forwarded, Incoming};
 use crate::policy::headers;
 use crate::proxy::route;
@@ -63,6 +64,11 @@ impl App {
                 client_host = std::str::from_utf8(value).ok();
             }
             if !headers::forward_request_header(name, &named, pass_authorization) {
+                if headers::has_underscore(name) {
+                    logger::debug(|| {
+                        format!("dropped request field {name}: a name with '_' reads as '-' to CGI/WSGI")
+                    });
+                }
                 continue;
             }
             if dest == Dest::Ory && name.eq_ignore_ascii_case("accept-encoding") {
