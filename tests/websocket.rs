@@ -8,12 +8,29 @@ use std::time::Duration;
 #[test]
 fn websocket_echo_with_server_push_and_token() {
     let ory = FakeOry::start();
+    // Ory refreshes the session cookie on the lookup: the 101 carries it, rewritten for the
+    // proxy's origin like on any other answer.
+    ory.set_whoami_cookies(&[
+        "ory_kratos_session=refreshed; Path=/; Domain=127.0.0.1; Secure; SameSite=None; HttpOnly",
+    ]);
     let echo = WsEcho::start();
     let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &[]);
     let session = ory.create_session("ws@example.org");
 
+    // (connect checks the status, Upgrade, Connection and the accept key.)
     let mut ws = WsClient::connect(proxy.addr, "/live?x=1", &[("Cookie", &session.cookie())])
         .unwrap_or_else(|head| panic!("no 101: {head:?}\n{}", proxy.stderr()));
+    let cookies: Vec<&str> = ws
+        .head
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        cookies,
+        ["ory_kratos_session=refreshed; Path=/; SameSite=Lax; HttpOnly"]
+    );
     // The server speaks first, without the client sending anything.
     assert_eq!(ws.read_text(), "hello 1");
     for i in 0..5 {
@@ -93,17 +110,28 @@ fn upgrade_refused_by_the_upstream_is_passed_back() {
     let ory = FakeOry::start();
     let echo = WsEcho::start();
     let proxy = ProxyProcess::start(&echo.url(), &ory.url(), &["--no-jwt"]);
-    // Not a WebSocket upgrade: the echo server answers 426 with a body.
+    // A WebSocket upgrade (relayed as one) without a key: the echo server refuses it with 426
+    // and a body, which comes back as an ordinary answer on a closing connection.
     let mut stream = std::net::TcpStream::connect(proxy.addr).unwrap();
     std::io::Write::write_all(
         &mut stream,
-        b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n",
     )
     .unwrap();
     let bytes = crate::util::client::read_until_close(&mut stream, Duration::from_secs(20));
-    let text = String::from_utf8_lossy(&bytes);
-    assert!(text.starts_with("HTTP/1.1 426 "), "{text}");
-    assert!(text.ends_with("websocket"), "{text}");
+    let r = crate::util::client::RawResponse::parse(&bytes);
+    assert_eq!(r.status, 426, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(r.rest, b"websocket");
+    // It went the upgrade way: the upstream saw the Upgrade (a plain request has none).
+    let (_, headers) = echo.handshake(0).expect("the request reached the upstream");
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("upgrade") && v == "websocket"),
+        "{headers:?}"
+    );
+    assert_eq!(echo.opened(), 0);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The refusal paths of `src/proxy/upgrade.rs`, with a raw upstream that answers a WebSocket
 //! upgrade the way a broken or hostile application can: a `101` that names no `websocket`, a
-//! `101` with a wrong or missing `Sec-WebSocket-Accept`, or a plain refusal (403, 400).
+//! `101` with a wrong or missing `Sec-WebSocket-Accept`, or a plain refusal (403, 400); and
+//! what of a good `101` reaches the client (its WebSocket fields, not its hop-by-hop ones).
 //!
 //! After its answer the upstream sends the bytes of a switched protocol at once (a WebSocket
 //! frame carrying [`SWITCHED`]); whatever the proxy answers, none of them may reach the client.
@@ -9,7 +10,7 @@
 
 use crate::util::client::{raw_exchange, RawResponse};
 use crate::util::raw::{read_head, RawServer};
-use crate::util::ws::{accept_key, write_frame, TEXT};
+use crate::util::ws::{accept_key, write_frame, WsClient, TEXT};
 use crate::util::{external, FakeOry, ProxyProcess};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -150,4 +151,44 @@ fn an_upstream_refusal_is_passed_back_as_an_ordinary_response() {
         assert_eq!(r.header("upgrade"), None, "{text}");
         proxy.wait_for_log(|l| l.contains(&format!("GET /socket {status}")));
     }
+}
+
+#[test]
+fn a_good_101_passes_its_websocket_fields_and_none_of_its_hop_by_hop_ones() {
+    let upstream = raw_upstream(|key| {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\
+             Connection: Upgrade, X-Secret\r\nKeep-Alive: timeout=5\r\nX-Secret: 1\r\n\
+             Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: chat.v1\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate\r\n\
+             Set-Cookie: app=1; Path=/; Domain=127.0.0.1\r\n\r\n",
+            accept_key(key)
+        )
+    });
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["--no-jwt"]);
+    let mut ws = WsClient::connect(proxy.addr, "/socket", &[])
+        .unwrap_or_else(|head| panic!("no 101: {head:?}\n{}", proxy.stderr()));
+    let mut fields: Vec<(String, String)> = ws
+        .head
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .filter(|(n, _)| n != "sec-websocket-accept")
+        .collect();
+    fields.sort();
+    let want = [
+        ("connection", "Upgrade"),
+        ("sec-websocket-extensions", "permessage-deflate"),
+        ("sec-websocket-protocol", "chat.v1"),
+        ("set-cookie", "app=1; Path=/"),
+        ("upgrade", "websocket"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(fields, want, "{:?}", ws.head);
+    // The frame that came with the 101 is the socket's first message.
+    assert_eq!(ws.read_text().as_bytes(), SWITCHED);
 }
