@@ -172,61 +172,17 @@ pub fn is_timeout(e: &std::io::Error) -> bool {
         .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
 }
 
-/// The standard reason phrase of a status code ("Unknown" for codes without one).
+/// The standard reason phrase of a status code ("Unknown" for codes without one): the `http`
+/// crate's, except three it still spells as before RFC 9110.
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        103 => "Early Hints",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
         203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        207 => "Multi-Status",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
         413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        418 => "I'm a teapot",
-        421 => "Misdirected Request",
         422 => "Unprocessable Content",
-        425 => "Too Early",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
+        _ => ureq::http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Unknown"),
     }
 }
 
@@ -258,5 +214,14 @@ mod tests {
             .extra_headers()
             .is_empty());
         assert_eq!(Error::NotFound.status(), 404);
+    }
+
+    #[test]
+    fn reason_phrases_follow_rfc_9110() {
+        assert_eq!(reason_phrase(200), "OK");
+        assert_eq!(reason_phrase(413), "Content Too Large");
+        assert_eq!(reason_phrase(422), "Unprocessable Content");
+        assert_eq!(reason_phrase(431), "Request Header Fields Too Large");
+        assert_eq!(reason_phrase(599), "Unknown");
     }
 }

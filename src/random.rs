@@ -1,24 +1,15 @@
 //! Random bytes from the operating system.
 //!
-//! Signing keys and token ids (`jti`) need unpredictable bytes. Reading `/dev/urandom` through one
-//! shared, already-open file keeps the crate budget (no `rand`/`getrandom` dependency of our own)
-//! and costs one `read` system call per token. `&File` implements `Read`, so no lock is needed.
+//! Signing keys and token ids (`jti`) need unpredictable bytes. `getrandom` asks the operating
+//! system's generator (`getrandom(2)` on Linux, the platform's equivalent elsewhere) with no file
+//! to open or keep, one system call per token.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::sync::OnceLock;
-
-static URANDOM: OnceLock<io::Result<File>> = OnceLock::new();
 
 /// Fills `buf` with random bytes from the operating system.
 pub fn fill(buf: &mut [u8]) -> io::Result<()> {
-    match URANDOM.get_or_init(|| File::open("/dev/urandom")) {
-        Ok(file) => {
-            let mut reader: &File = file;
-            reader.read_exact(buf)
-        }
-        Err(e) => Err(io::Error::new(e.kind(), format!("/dev/urandom: {e}"))),
-    }
+    getrandom::getrandom(buf).map_err(|e| io::Error::other(format!("random bytes: {e}")))
 }
 
 /// A fresh random (version 4) UUID in its lowercase hyphenated form.
@@ -49,7 +40,7 @@ pub fn request_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let prefix = *PREFIX.get_or_init(|| {
         let mut b = [0u8; 8];
-        // Without /dev/urandom the ids are still unique within this process.
+        // Without random bytes the ids are still unique within this process.
         let _ = fill(&mut b);
         u64::from_le_bytes(b)
     });
