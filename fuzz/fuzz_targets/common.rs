@@ -2,7 +2,7 @@
 
 use ory_proxy::config::RawArgs;
 use ory_proxy::config::Config;
-use ory_proxy::rewrite::Rewriter;
+use ory_proxy::rewrite::{Places, Rewriter};
 use std::sync::OnceLock;
 
 pub struct Setup {
@@ -20,7 +20,15 @@ fn build(public: &str, cookie_domain: Option<&str>, sdk: &str) -> Setup {
     };
     let config = Config::from_raw(&raw, &|_| None).expect("valid fuzz configuration");
     Setup {
-        rewriter: Rewriter::new(&config),
+        rewriter: Rewriter::new(&Places {
+            public: &config.public,
+            sdk: &config.sdk,
+            sdk_path: &config.sdk_path,
+            upstream: &config.upstream,
+            ory_prefix: config.ory_prefix(),
+            default_redirect_url: &config.default_redirect_url,
+            cookie_domain: config.cookie_domain.as_deref(),
+        }),
         config,
     }
 }

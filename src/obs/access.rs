@@ -28,9 +28,6 @@ pub struct Access<'a> {
     pub client: &'a str,
 }
 
-/// The longest path logged; longer ones are cut (with `…`) so a line stays bounded.
-pub const MAX_LOGGED_PATH: usize = 1024;
-
 /// What an access line may say beyond [`Access`]: a CORS denial, and for a request the proxy
 /// answered with its own error, that error in words (then the line is the request's only one).
 #[derive(Debug, Clone, Copy, Default)]

@@ -15,8 +15,6 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-pub use super::access::{access, access_with, Access, Outcome, MAX_LOGGED_PATH};
-
 pub use crate::config::LogFormat;
 
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +140,9 @@ fn banner_json(now: SystemTime, text: &str, fields: &[(&str, Option<String>)]) -
     line.push_str("}\n");
     line
 }
+
+/// The longest path logged; longer ones are cut (with `…`) so a line stays bounded.
+pub const MAX_LOGGED_PATH: usize = 1024;
 
 /// The path of a request-target as log lines show it: without the query (it may hold flow ids,
 /// codes or tokens), cut to [`MAX_LOGGED_PATH`] bytes, with control characters replaced so that

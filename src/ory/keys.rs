@@ -1,7 +1,6 @@
 //! The signing keys a process starts with: the `--jwks-file` set or a fresh key, and the notes
 //! to log about them once the banner is out.
 
-use crate::config::Config;
 use crate::ory::jwt::KeySet;
 use std::io;
 
@@ -12,15 +11,16 @@ pub struct Keys {
     pub notes: Vec<(bool, String)>,
 }
 
-/// The signing keys: the `--jwks-file` set, or a fresh key; none under `--no-jwt`.
-pub fn load(config: &Config) -> io::Result<Keys> {
-    if !config.jwt {
+/// The signing keys: the `--jwks-file` set (`jwks_file`), or a fresh key; none when `jwt` is
+/// off (`--no-jwt`, tunnel mode).
+pub fn load(jwt: bool, jwks_file: Option<&std::path::Path>) -> io::Result<Keys> {
+    if !jwt {
         return Ok(Keys {
             set: None,
             notes: Vec::new(),
         });
     }
-    let Some(path) = &config.jwks_file else {
+    let Some(path) = jwks_file else {
         return Ok(Keys {
             set: Some(KeySet::generate()?),
             notes: Vec::new(),

@@ -33,9 +33,9 @@ use crate::http::conn::{Exchange, Handler};
 use crate::http::head::Request;
 use crate::http::response::Body;
 use crate::obs::health::Readiness;
-use crate::obs::logger;
 use crate::obs::metrics::{self, RouteKind};
 use crate::obs::warn_once::WarnOnce;
+use crate::obs::{access, logger};
 use crate::ory::cache::SessionCache;
 use crate::ory::reload::LiveKeys;
 use crate::ory::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
@@ -126,7 +126,15 @@ impl App {
             sessions: (config.jwt && !config.session_cache_ttl.is_zero())
                 .then(|| SessionCache::new(config.session_cache_ttl)),
             tokens: TokenMemo::new(TOKEN_MEMO_ENTRIES),
-            rewriter: Rewriter::new(&config),
+            rewriter: Rewriter::new(&crate::rewrite::Places {
+                public: &config.public,
+                sdk: &config.sdk,
+                sdk_path: &config.sdk_path,
+                upstream: &config.upstream,
+                ory_prefix: config.ory_prefix(),
+                default_redirect_url: &config.default_redirect_url,
+                cookie_domain: config.cookie_domain.as_deref(),
+            }),
             cors: Cors::new(
                 &config.public,
                 &config.allowed_cors_origins,
@@ -155,12 +163,12 @@ impl App {
         metrics::request_finished(cx.route, status, elapsed);
         let cors_denied = self.warn_on_cors_denial(cx.req());
         let client = self.forwarded(cx.req(), "").client;
-        let outcome = logger::Outcome {
+        let outcome = access::Outcome {
             cors_denied,
             error: cx.error.as_deref(),
         };
-        logger::access_with(
-            &logger::Access {
+        access::access_with(
+            &access::Access {
                 method: cx.method(),
                 target: cx.target(),
                 status,

@@ -7,7 +7,6 @@
 //! Ory's welcome page (to `--default-redirect-url`). Anything else, other origins included, is
 //! left untouched. [`Locations`] holds the origins to compare with, parsed once at start-up.
 
-use crate::config::Config;
 use crate::policy::origin::Origin;
 
 /// Ory's "welcome" page (after the `/.ory` prefix), replaced by `--default-redirect-url`.
@@ -49,16 +48,16 @@ impl Endpoint {
 }
 
 impl Locations {
-    pub fn new(config: &Config) -> Locations {
+    pub fn new(places: &super::Places<'_>) -> Locations {
         Locations {
-            public_origin: config.public.origin.clone(),
-            ory_prefix: config.ory_prefix(),
-            public_welcome_path: format!("{}{WELCOME_PATH}", config.ory_prefix()),
-            public: Endpoint::of(&config.public),
-            sdk: Endpoint::of(&config.sdk),
-            sdk_path: config.sdk_path.clone(),
-            upstream: Endpoint::of(&config.upstream),
-            default_redirect_url: config.default_redirect_url.clone(),
+            public_origin: places.public.origin.clone(),
+            ory_prefix: places.ory_prefix,
+            public_welcome_path: format!("{}{WELCOME_PATH}", places.ory_prefix),
+            public: Endpoint::of(places.public),
+            sdk: Endpoint::of(places.sdk),
+            sdk_path: places.sdk_path.to_owned(),
+            upstream: Endpoint::of(places.upstream),
+            default_redirect_url: places.default_redirect_url.to_owned(),
         }
     }
 

@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub fn run(config: Config) -> io::Result<()> {
     logger::init(config.quiet, config.debug, config.log_format);
     // Keys first: a bad key file must stop the start before the port is taken.
-    let keys = crate::ory::keys::load(&config)?;
+    let keys = crate::ory::keys::load(config.jwt, config.jwks_file.as_deref())?;
     let listeners = listener::bind(&config.bind, config.port)?;
     serve_with_keys(listeners, config, keys)
 }
@@ -35,7 +35,7 @@ pub fn run(config: Config) -> io::Result<()> {
 /// learn its port).
 pub fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     logger::init(config.quiet, config.debug, config.log_format);
-    let keys = crate::ory::keys::load(&config)?;
+    let keys = crate::ory::keys::load(config.jwt, config.jwks_file.as_deref())?;
     serve_with_keys(vec![listener], config, keys)
 }
 
