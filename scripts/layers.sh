@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The layer check (CONTRIBUTING.md, "Layers"): fails on a circle between top-level modules of
+# src/ or between its files. The graph is read by the shared tool
+# ../shared/tools/module-graph.py (MODULE_GRAPH=path says where it is otherwise); its exit status
+# covers only top-level circles, so the count of file circles is read from its output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOL=${MODULE_GRAPH:-../shared/tools/module-graph.py}
+if [ ! -f "$TOOL" ]; then
+  echo "error: $TOOL not found (set MODULE_GRAPH to the path of module-graph.py)" >&2
+  exit 1
+fi
+status=0
+out=$(python3 "$TOOL" src --files) || status=$?
+for line in "circles between top-level modules: 0" "circles between files: 0"; do
+  grep -qx "$line" <<<"$out" || status=1
+done
+if [ "$status" != 0 ]; then
+  echo "$out" >&2
+  echo "error: an import points up a layer (see CONTRIBUTING.md, \"Layers\")" >&2
+  exit 1
+fi
