@@ -30,6 +30,7 @@ mod logs;
 mod metrics;
 mod metrics_address;
 mod playground;
+mod pool;
 mod protected;
 mod replicas;
 mod resilience;
