@@ -10,6 +10,8 @@
 //! an anonymous one and checks both ends: each client gets the answer to its own path, and the
 //! upstream saw each path once, with a token for the right identity (or none).
 
+mod concurrent;
+mod external;
 pub mod raw;
 mod resend;
 mod stray;

@@ -15,6 +15,7 @@
 //!   connection closed without a word (a close that crossed the request on the wire);
 //! - `/always-drop/…`: read, then the connection closed without a word;
 //! - `/half/…`: half a status line, then a close;
+//! - `/chunked/…`: the echo, well-formed, in two chunks;
 //! - anything else: the echo.
 //!
 //! Every request is recorded with the connection it came on ([`Seen`]).
@@ -30,13 +31,28 @@ use std::thread;
 use std::time::Duration;
 
 /// One request as the upstream read it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Seen {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
     /// Which accepted connection (0, 1, …) it came on.
     pub conn: usize,
+}
+
+impl std::fmt::Debug for Seen {
+    /// Short: a token's first characters are enough to tell two apart in a failure message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = self
+            .authorization
+            .as_deref()
+            .map(|a| &a[a.len().min(20)..a.len().min(40)]);
+        write!(
+            f,
+            "{} {} on #{} auth {auth:?}",
+            self.method, self.path, self.conn
+        )
+    }
 }
 
 pub struct RawUpstream {
@@ -168,6 +184,19 @@ fn serve(mut stream: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>) {
             (_, "drop-next") => {
                 drop_next = true;
                 stream.write_all(&answer(&body))
+            }
+            (_, "chunked") => {
+                let (a, b) = body.split_at(body.len() / 2);
+                let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                                Transfer-Encoding: chunked\r\n\r\n"
+                    .to_vec();
+                for piece in [a, b] {
+                    out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                    out.extend_from_slice(piece);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\n\r\n");
+                stream.write_all(&out)
             }
             (_, "half") => {
                 let _ = stream.write_all(b"HTTP/1.1 20");
