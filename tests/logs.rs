@@ -205,3 +205,57 @@ fn text_access_lines_name_route_session_and_id() {
     assert!(line.contains("id=text-id-1"), "{line}");
     assert!(!proxy.stderr().contains("QUERYVALUE"));
 }
+
+/// A request whose `Origin` and `Content-Length` carry a right-to-left override (U+202E), a
+/// line separator (U+2028) and a zero-width space (U+200B): the text lines have them escaped,
+/// the JSON lines as `\u202e`; neither carries them raw.
+#[test]
+fn bidi_and_line_separators_never_reach_a_log_line_raw() {
+    use crate::util::client::{raw_exchange, RawResponse};
+    let odd = "\u{202e}\u{2028}\u{200b}";
+    let send = |proxy: &ProxyProcess| {
+        let origin = format!("GET /o HTTP/1.1\r\nHost: a\r\nOrigin: https://evil{odd}.test\r\nConnection: close\r\n\r\n");
+        let r = RawResponse::parse(&raw_exchange(proxy.addr, origin.as_bytes()));
+        assert_eq!(r.status, 200);
+        let length = format!(
+            "POST /l HTTP/1.1\r\nHost: a\r\nContent-Length: 1{odd}\r\nConnection: close\r\n\r\nx"
+        );
+        let r = RawResponse::parse(&raw_exchange(proxy.addr, length.as_bytes()));
+        assert_eq!(r.status, 400);
+    };
+    let (ory, upstream) = (FakeOry::start(), Upstream::start());
+
+    let text = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
+    send(&text);
+    let warn = text.wait_for_log(|l| l.contains("WARN") && l.contains("denied origin"));
+    assert!(
+        warn.contains(r"https://evil\u{202e}\u{2028}\u{200b}.test"),
+        "{warn}"
+    );
+    let error = text.wait_for_log(|l| l.contains("ERROR") && l.contains("POST /l 400"));
+    assert!(error.contains(r"1\u{202e}\u{2028}\u{200b}"), "{error}");
+
+    let json = ProxyProcess::start(&upstream.url(), &ory.url(), &["--log-format", "json"]);
+    send(&json);
+    let warn = json.wait_for_log(|l| l.contains("denied origin"));
+    assert!(
+        warn.contains(r"https://evil\u202e\u2028\u200b.test"),
+        "{warn}"
+    );
+    let error = json.wait_for_log(|l| l.contains(r#""path":"/l""#));
+    assert!(error.contains(r"1\u202e\u2028\u200b"), "{error}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&error).unwrap()["status"],
+        400
+    );
+
+    for stderr in [text.stderr(), json.stderr()] {
+        for c in odd.chars() {
+            assert!(
+                !stderr.contains(c),
+                "raw U+{:04X} in:\n{stderr}",
+                u32::from(c)
+            );
+        }
+    }
+}

@@ -4,6 +4,8 @@
 //! `cors=denied` when the request's `Origin` was refused.
 
 use super::logger::{loggable_path, push_json_str, settings, LogFormat};
+use super::printable;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
@@ -73,15 +75,11 @@ fn format_access(format: LogFormat, now: SystemTime, a: &Access<'_>, o: &Outcome
                 line.push_str(" cors=denied");
             }
             if let Some(error) = o.error {
-                let clean: String = error
-                    .chars()
-                    .map(|c| match c {
-                        '"' => '\'',
-                        c if c.is_control() => '?',
-                        c => c,
-                    })
-                    .collect();
-                let _ = write!(line, " error=\"{clean}\"");
+                let _ = write!(line, " error=\"{}\"", error.replace('"', "'"));
+            }
+            // Peers' bytes (path, error words) never reach the line raw.
+            if let Cow::Owned(escaped) = printable::text(&line) {
+                line = escaped;
             }
             line.push('\n');
         }
@@ -188,8 +186,22 @@ mod tests {
         assert_eq!(
             line,
             "1970-01-01T00:00:00.000Z ERROR GET /p 502 1.23ms 42B route=upstream \
-             session=active id=req-1 client=192.0.2.7 cors=denied error=\"cannot reach 'x'?— is it running?\"\n"
+             session=active id=req-1 client=192.0.2.7 cors=denied error=\"cannot reach 'x'\\u{a}— is it running?\"\n"
         );
+        let bidi = format_access(
+            LogFormat::Text,
+            SystemTime::UNIX_EPOCH,
+            &sample("/\u{202e}x\u{2028}"),
+            &o,
+        );
+        assert!(bidi.contains(" GET /\\u{202e}x\\u{2028} 200 "), "{bidi}");
+        let bidi = format_access(
+            LogFormat::Json,
+            SystemTime::UNIX_EPOCH,
+            &sample("/\u{202e}\u{200b}"),
+            &o,
+        );
+        assert!(bidi.contains(r#""path":"/\u202e\u200b""#), "{bidi}");
         a.status = 431;
         let line = format_access(LogFormat::Json, SystemTime::UNIX_EPOCH, &a, &o);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();

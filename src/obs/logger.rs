@@ -10,7 +10,7 @@
 //! the path without its query (a query can hold a logout token, a code or a return address) and
 //! never a header value: cookies, session tokens and the minted JWT stay out of logs.
 
-use std::fmt::Write as _;
+use super::printable;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -57,16 +57,9 @@ fn write_line(level: &str, message: &str) {
 fn format_line(format: LogFormat, now: SystemTime, level: &str, message: &str) -> String {
     let time = crate::obs::timefmt::rfc3339_millis(now);
     match format {
-        // One message is one line: control characters (a newline or an escape sequence that
-        // reached a message through a peer's bytes) are replaced. JSON escapes them instead.
-        LogFormat::Text if message.chars().any(char::is_control) => {
-            let clean: String = message
-                .chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            format!("{time} {level} {clean}\n")
-        }
-        LogFormat::Text => format!("{time} {level} {message}\n"),
+        // One message is one line that reads as what it holds: control, format (bidi) and
+        // line-separator characters that reached it through a peer's bytes are escaped.
+        LogFormat::Text => format!("{time} {level} {}\n", printable::text(message)),
         LogFormat::Json => {
             let mut line = String::with_capacity(message.len() + 64);
             line.push_str("{\"time\":\"");
@@ -145,8 +138,9 @@ fn banner_json(now: SystemTime, text: &str, fields: &[(&str, Option<String>)]) -
 pub const MAX_LOGGED_PATH: usize = 1024;
 
 /// The path of a request-target as log lines show it: without the query (it may hold flow ids,
-/// codes or tokens), cut to [`MAX_LOGGED_PATH`] bytes, with control characters replaced so that
-/// a client can neither split a log line nor send escape sequences to a terminal.
+/// codes or tokens) and cut to [`MAX_LOGGED_PATH`] bytes. The line's writer escapes what does
+/// not print ([`printable`]), so a client can neither split a log line nor make it read
+/// differently.
 pub fn path_of(target: &str) -> std::borrow::Cow<'_, str> {
     loggable_path(target)
 }
@@ -157,21 +151,14 @@ pub(super) fn loggable_path(target: &str) -> std::borrow::Cow<'_, str> {
     while !path.is_char_boundary(cut) {
         cut -= 1;
     }
-    let short = &path[..cut];
-    if cut == path.len() && !short.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(short);
+    if cut == path.len() {
+        return std::borrow::Cow::Borrowed(path);
     }
-    let mut owned: String = short
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if cut < path.len() {
-        owned.push('…');
-    }
-    std::borrow::Cow::Owned(owned)
+    std::borrow::Cow::Owned(format!("{}…", &path[..cut]))
 }
 
-/// Appends `s` as a JSON string literal (RFC 8259 §7).
+/// Appends `s` as a JSON string literal (RFC 8259 §7), with every character that does not
+/// print (C0, C1, Cf, U+2028, U+2029) as a `\uXXXX` escape.
 pub(super) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -181,9 +168,7 @@ pub(super) fn push_json_str(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
+            c if printable::is_unprintable(c) => printable::push_json_escape(out, c),
             c => out.push(c),
         }
     }
@@ -213,7 +198,7 @@ mod tests {
         let long = format!("/{}", "é".repeat(2000));
         let p = loggable_path(&long);
         assert!(p.len() <= MAX_LOGGED_PATH + '…'.len_utf8() && p.ends_with('…'));
-        assert_eq!(loggable_path("/a\tb?c"), "/a?b");
+        assert_eq!(loggable_path("/a\tb?c"), "/a\tb");
         assert!(matches!(
             loggable_path("/ok?q"),
             std::borrow::Cow::Borrowed("/ok")
@@ -246,16 +231,36 @@ mod tests {
 
     #[test]
     fn text_lines_never_carry_control_characters() {
+        use std::time::UNIX_EPOCH;
         let line = format_line(
             LogFormat::Text,
-            std::time::UNIX_EPOCH,
+            UNIX_EPOCH,
             "ERROR",
             "GET /a\u{1b}[31mb: 502 x\ny",
         );
         assert_eq!(
             line,
-            "1970-01-01T00:00:00.000Z ERROR GET /a?[31mb: 502 x?y\n"
+            "1970-01-01T00:00:00.000Z ERROR GET /a\\u{1b}[31mb: 502 x\\u{a}y\n"
         );
-        assert_eq!(path_of("/p\u{7f}q?secret=1"), "/p?q");
+        let bidi = format_line(
+            LogFormat::Text,
+            UNIX_EPOCH,
+            "WARN",
+            "o=\u{202e}\u{2028}\u{200b}",
+        );
+        assert_eq!(
+            bidi,
+            "1970-01-01T00:00:00.000Z WARN o=\\u{202e}\\u{2028}\\u{200b}\n"
+        );
+        let json = format_line(
+            LogFormat::Json,
+            UNIX_EPOCH,
+            "WARN",
+            "o=\u{202e}\u{85}\u{2029}\u{feff}",
+        );
+        assert!(
+            json.contains(r#""msg":"o=\u202e\u0085\u2029\ufeff""#),
+            "{json}"
+        );
     }
 }

@@ -5,5 +5,6 @@ pub mod access;
 pub mod health;
 pub mod logger;
 pub mod metrics;
+pub mod printable;
 pub mod timefmt;
 pub mod warn_once;
