@@ -33,6 +33,8 @@ pub enum Error {
     HeadTooLarge(String),
     /// The client stopped sending its body (408).
     ClientTimeout,
+    /// The client sent its body below `--min-data-rate` (408); the message names the rate.
+    SlowBody(String),
     /// The request head was not complete within `--client-timeout` of its first byte (408).
     HeadTimeout,
     /// An `Expect` other than `100-continue` (417).
@@ -65,7 +67,7 @@ impl Error {
             Error::Overloaded => 503,
             Error::BadRequest(_) => 400,
             Error::HeadTooLarge(_) => 431,
-            Error::ClientTimeout | Error::HeadTimeout => 408,
+            Error::ClientTimeout | Error::SlowBody(_) | Error::HeadTimeout => 408,
             Error::ExpectationFailed => 417,
             Error::PayloadTooLarge(_) => 413,
             Error::NotFound => 404,
@@ -104,6 +106,7 @@ impl Error {
             Error::BadRequest(_)
                 | Error::HeadTooLarge(_)
                 | Error::ClientTimeout
+                | Error::SlowBody(_)
                 | Error::HeadTimeout
                 | Error::PayloadTooLarge(_)
                 | Error::ExpectationFailed
@@ -141,6 +144,7 @@ impl fmt::Display for Error {
             Error::BadRequest(e) => write!(f, "bad request: {e}"),
             Error::HeadTooLarge(e) => write!(f, "request header fields too large: {e}"),
             Error::ClientTimeout => write!(f, "client stopped sending the request body"),
+            Error::SlowBody(e) => write!(f, "{e}"),
             Error::HeadTimeout => write!(f, "request head not complete within the client timeout"),
             Error::ExpectationFailed => write!(f, "only 'Expect: 100-continue' is supported"),
             Error::PayloadTooLarge(e) => write!(f, "request body too large: {e}"),

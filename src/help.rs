@@ -49,7 +49,8 @@ const LIMITS_AND_TIMEOUTS: &str = "\
 --connect-timeout DURATION | ORY_PROXY_CONNECT_TIMEOUT | 5s | Time to connect to the application or Ory; expired: 504.
 --session-timeout DURATION | ORY_PROXY_SESSION_TIMEOUT | 10s | Time for one session lookup (whoami); it is retried once, then 504.
 --client-timeout DURATION | ORY_PROXY_CLIENT_TIMEOUT | 60s | Idle time allowed on a client connection, and the time a whole request head may take from its first byte; stalled clients are disconnected.
---max-connections N | ORY_PROXY_MAX_CONNECTIONS | 4096 | Open client connections (each has its own thread); beyond it the longest idle one is closed, and when none is idle a new one gets 503.
+--max-connections N | ORY_PROXY_MAX_CONNECTIONS | 4096 | Open client connections (each has its own thread); beyond it the longest idle one is closed, then one whose client sends or reads below --min-data-rate, and when none is either a new one gets 503.
+--min-data-rate BYTES | ORY_PROXY_MIN_DATA_RATE | 240 | Least bytes per second, averaged after the first 5 s of waiting, at which a client must send a request body (else 408 and close) and read an answer (else closed); 0 turns it off.
 --shutdown-grace DURATION | ORY_PROXY_SHUTDOWN_GRACE | 10s | On SIGTERM/SIGINT, how long in-flight requests may take before the proxy exits.
 ";
 

@@ -1,6 +1,9 @@
 //! The only `unsafe` code of the crate: the few Linux/Unix system calls that `std` does not offer.
 //!
 //! - [`set_keepalive`]: TCP keepalive probes on relayed (WebSocket) sockets.
+//! - [`reset_on_close`]: `SO_LINGER` 0, so closing a socket sends a reset and drops what is
+//!   still queued for the peer (a client cut for reading below `--min-data-rate` would otherwise
+//!   keep megabytes of kernel buffer for as long as it trickles them out).
 //! - [`stop_listening`]: `shutdown(2)` on a listening socket for a graceful shutdown (blocked
 //!   `accept` calls return, new connections are refused).
 //! - [`raise_fd_limit`]: the soft limit on open files up to the hard one (`setrlimit`), as Go
@@ -78,6 +81,31 @@ pub fn set_keepalive(stream: &TcpStream) -> io::Result<()> {
     set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 60)?;
     set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 10)?;
     set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 6)
+}
+
+/// Makes closing `stream` abortive: a reset instead of a FIN, and whatever is still queued for
+/// the peer is dropped instead of delivered.
+pub fn reset_on_close(stream: &TcpStream) -> io::Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the fd belongs to a live socket; the option value is a `linger` on the stack
+    // whose exact size is passed alongside it.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Stops a listening socket from accepting (`shutdown(2)`): new connections are refused and a

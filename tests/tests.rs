@@ -13,6 +13,7 @@ mod cache;
 mod cli;
 mod connections;
 mod cors;
+mod data_rate;
 mod doubles;
 mod edge_cases;
 mod errors;

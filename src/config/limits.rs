@@ -1,5 +1,5 @@
 //! How long and how many: the session cache and token lifetimes, the timeouts of each hop, the
-//! shutdown grace and the connection cap. One concern of [`super::Config::from_raw`]: every
+//! shutdown grace, the connection cap and the minimum data rate. One concern of [`super::Config::from_raw`]: every
 //! value here is a duration or a count with a default, read from a flag or its variable.
 
 use super::raw::{flag_or_env, parse_duration, RawArgs};
@@ -19,6 +19,8 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default `--max-connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default `--min-data-rate` (Kestrel's), bytes per second.
+pub const DEFAULT_MIN_DATA_RATE: u64 = 240;
 /// Default `--shutdown-grace`.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -32,6 +34,7 @@ pub(super) struct Limits {
     pub(super) client_timeout: Duration,
     pub(super) shutdown_grace: Duration,
     pub(super) max_connections: usize,
+    pub(super) min_data_rate: u64,
 }
 
 impl Limits {
@@ -105,6 +108,22 @@ impl Limits {
             },
             None => DEFAULT_MAX_CONNECTIONS,
         };
+        let min_data_rate = match flag_or_env(
+            &raw.min_data_rate,
+            "--min-data-rate",
+            "ORY_PROXY_MIN_DATA_RATE",
+            env,
+        ) {
+            Some((name, v)) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= 1_000_000_000 => n,
+                _ => {
+                    return Err(format!(
+                        "{name} '{v}' must be bytes per second, 0 (off) to 1000000000"
+                    ))
+                }
+            },
+            None => DEFAULT_MIN_DATA_RATE,
+        };
         let shutdown_grace = duration(
             &raw.shutdown_grace,
             "--shutdown-grace",
@@ -120,6 +139,7 @@ impl Limits {
             client_timeout,
             shutdown_grace,
             max_connections,
+            min_data_rate,
         })
     }
 }

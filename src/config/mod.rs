@@ -23,8 +23,8 @@ pub use choices::{LogFormat, SessionClaim};
 pub use deploy::Deploy;
 pub use limits::{
     DEFAULT_CLIENT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_JWT_TTL_SECS, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_SESSION_CACHE_TTL, DEFAULT_SESSION_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
-    DEFAULT_UPSTREAM_TIMEOUT,
+    DEFAULT_MIN_DATA_RATE, DEFAULT_SESSION_CACHE_TTL, DEFAULT_SESSION_TIMEOUT,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_UPSTREAM_TIMEOUT,
 };
 pub use mode::Mode;
 pub use raw::{parse_duration, removed_flag, RawArgs};
@@ -91,6 +91,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Open client connections kept (`--max-connections`). Default 4096.
     pub max_connections: usize,
+    /// Least bytes/s a client sends a body or reads an answer at, after a 5 s grace
+    /// (`--min-data-rate`, [`crate::http::rate`]); 0 is off. Default 240.
+    pub min_data_rate: u64,
     /// `ORY_PROJECT_API_KEY`, sent as `Ory-Base-URL-Rewrite-Token`.
     pub project_api_key: Option<String>,
     /// Which setting named Ory (`--sdk-url`, `--project acme`, …), for the banner.
@@ -187,6 +190,7 @@ impl Config {
             client_timeout: limits.client_timeout,
             shutdown_grace: limits.shutdown_grace,
             max_connections: limits.max_connections,
+            min_data_rate: limits.min_data_rate,
             project_api_key: env("ORY_PROJECT_API_KEY").filter(|v| !v.is_empty()),
             notes: (raw
                 .no_effect

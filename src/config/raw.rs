@@ -31,6 +31,7 @@ pub struct RawArgs {
     pub client_timeout: Option<String>,
     pub shutdown_grace: Option<String>,
     pub max_connections: Option<String>,
+    pub min_data_rate: Option<String>,
     pub debug: bool,
     pub quiet: bool,
     /// `--project SLUG` (the Go command's name for an Ory Network project).

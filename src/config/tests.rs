@@ -28,6 +28,7 @@ fn defaults() {
     assert!(c.jwt);
     assert_eq!(c.bind, "::");
     assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+    assert_eq!(c.min_data_rate, DEFAULT_MIN_DATA_RATE);
     assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
     assert_eq!(c.client_timeout, DEFAULT_CLIENT_TIMEOUT);
 }

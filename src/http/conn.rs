@@ -14,12 +14,17 @@
 //! The thread is the worker: the handler runs on it, blocks on the network, and writes the
 //! answer; nothing is queued behind another connection. Pipelined requests are served in order
 //! because the next head is only read after the answer to the previous one.
+//!
+//! With `--min-data-rate` on, the body is read and the answer written under a meter
+//! ([`crate::http::rate`]), and the socket timeouts are wake-ups of at most the rate's grace:
+//! waiting for a request loops on them until `--client-timeout`.
 
 use crate::error::Error;
 use crate::http::body::{BodyReader, BodyState};
 use crate::http::head::{self, Request, MAX_HEAD_BYTES};
 use crate::http::input::Input;
 use crate::http::limit::Slot;
+use crate::http::rate::{self, Meter, PacedWriter, Pacer};
 use crate::http::response::{self, Body, Framing, Written};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -71,6 +76,13 @@ pub struct Conn {
     body: BodyState,
     keep: bool,
     responded: bool,
+    /// The socket timeout each wait uses: `timeout`, or less when pacing (see `rate`).
+    wake: Duration,
+    /// The write timeout in force on the socket (set to `wake` when the connection was
+    /// accepted).
+    write_timeout: Option<Duration>,
+    /// The client read below the rate: close with a reset, dropping what is still queued.
+    abort: bool,
 }
 
 impl Conn {
@@ -90,7 +102,25 @@ impl Conn {
             body: BodyState::new(crate::http::framing::BodyFraming::None, false),
             keep: false,
             responded: false,
+            wake: timeout,
+            write_timeout: Some(timeout),
+            abort: false,
         }
+    }
+
+    /// Holds bodies and answers to `rate` bytes/s (`--min-data-rate`; 0: off). The socket's
+    /// write timeout must be [`rate::wake`] of the timeout.
+    pub fn pacing(mut self, rate: u64) -> Conn {
+        if rate > 0 {
+            self.wake = rate::wake(self.timeout);
+            self.write_timeout = Some(self.wake);
+            self.input.pace(Pacer {
+                rate,
+                idle: self.timeout,
+                slot: Arc::clone(&self.slot),
+            });
+        }
+        self
     }
 
     /// Answers the first request with `error`, then closes.
@@ -122,7 +152,11 @@ impl Conn {
                 State::ReadingBody | State::Writing => State::Closing,
                 State::Closing => {
                     self.slot.set_idle();
-                    self.linger();
+                    if self.abort {
+                        let _ = crate::sys::reset_on_close(self.input.stream());
+                    } else {
+                        self.linger();
+                    }
                     return;
                 }
                 State::Upgraded => return,
@@ -133,12 +167,16 @@ impl Conn {
     /// Waits up to `--client-timeout` for a request's first byte. Until a whole head is in,
     /// the connection counts as idle for the cap (a slowloris gives way to a new connection).
     fn await_request(&mut self) -> State {
-        if self.input.buffered().is_empty() {
-            if self.input.set_timeout(self.timeout).is_err() {
+        let began = Instant::now();
+        while self.input.buffered().is_empty() {
+            let left = self.timeout.saturating_sub(began.elapsed());
+            if left.is_zero() || self.input.set_timeout(left.min(self.wake)).is_err() {
                 return State::Closing;
             }
             match self.input.fill(MAX_HEAD_BYTES) {
                 Ok(n) if n > 0 => {}
+                // A wake-up (pacing): wait on until --client-timeout.
+                Err(e) if crate::error::is_timeout(&e) && self.wake < self.timeout => {}
                 // Closed, timed out or shed: an idle connection ends without an answer.
                 _ => return State::Closing,
             }
@@ -193,9 +231,10 @@ impl Conn {
         self.keep = request.keep_alive && request.refusal.is_none() && self.refuse_with.is_none();
         self.responded = false;
         self.state = State::ReadingBody;
-        if self.input.set_timeout(self.timeout).is_err() {
+        if self.input.set_timeout(self.wake).is_err() {
             return State::Closing;
         }
+        self.input.start_body();
         let exchange = Exchange {
             request,
             conn: &mut *self,
@@ -203,10 +242,17 @@ impl Conn {
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             handler.handle(exchange);
         }));
+        let next = self.after(handled.is_ok());
+        self.input.end_body();
+        next
+    }
+
+    /// What follows a handled request.
+    fn after(&mut self, handled: bool) -> State {
         if self.state == State::Upgraded {
             return State::Upgraded;
         }
-        if handled.is_err() || !self.responded || !self.keep {
+        if !handled || !self.responded || !self.keep {
             return State::Closing;
         }
         if !self.body.done() && !self.drain() {
@@ -235,9 +281,10 @@ impl Conn {
     /// Reads and drops the rest of the body; false when that failed.
     fn drain(&mut self) -> bool {
         let deadline = Instant::now() + self.timeout;
+        let metered = self.input.body_deadline(deadline);
         let mut sink = [0u8; 8192];
         while !self.body.done() {
-            if self.input.set_deadline(deadline).is_err() {
+            if !metered && self.input.set_deadline(deadline).is_err() {
                 return false;
             }
             match self.body.read(&mut self.input, &mut sink) {
@@ -313,12 +360,26 @@ impl Exchange<'_> {
             http10: self.request.minor_version == 0,
             keep_alive: conn.keep,
         };
-        let mut writer: &TcpStream = conn.input.stream();
-        let result = response::write(&mut writer, framing, status, headers, body);
+        let stream: &TcpStream = conn.input.stream();
+        let result = match conn.input.pacer() {
+            Some(pacer) => {
+                let mut writer = PacedWriter {
+                    stream,
+                    pacer,
+                    meter: Meter::new(pacer.rate),
+                    timeout: &mut conn.write_timeout,
+                };
+                response::write(&mut writer, framing, status, headers, body)
+            }
+            None => response::write(&mut &*stream, framing, status, headers, body),
+        };
         match &result {
             Ok(w) if w.close_delimited => conn.keep = false,
             Ok(_) => {}
-            Err(_) => conn.keep = false,
+            Err(e) => {
+                conn.keep = false;
+                conn.abort = rate::is_slow_reader(e);
+            }
         }
         result
     }
@@ -338,6 +399,10 @@ impl Exchange<'_> {
         conn.slot.set_upgraded();
         let mut writer: &TcpStream = conn.input.stream();
         writer.write_all(&head)?;
+        if conn.input.pacer().is_some() {
+            // The relay expects --client-timeout on writes, not the pacing wake-up.
+            writer.set_write_timeout(Some(conn.timeout))?;
+        }
         let stream = conn.input.stream().try_clone()?;
         conn.state = State::Upgraded;
         Ok((stream, conn.input.take_buffered()))

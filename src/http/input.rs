@@ -6,7 +6,11 @@
 //! [`crate::http::head::MAX_HEAD_BYTES`] plus one read), and bodies larger than what is buffered
 //! are read straight into the caller's buffer. Read timeouts are set here, and only when they
 //! change, so a whole-head deadline costs no system call while a head arrives in one piece.
+//!
+//! While a request body is read and `--min-data-rate` is on, every socket read goes through a
+//! [`Meter`] ([`crate::http::rate`]): the body is cut when it arrives below the rate.
 
+use crate::http::rate::{self, Meter, Pacer};
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -26,6 +30,10 @@ pub struct Input {
     start: usize,
     /// The read timeout currently set on the socket.
     timeout: Option<Duration>,
+    /// `--min-data-rate` is on.
+    pacer: Option<Pacer>,
+    /// The body being read (with a pacer).
+    meter: Option<Meter>,
 }
 
 impl Input {
@@ -35,6 +43,39 @@ impl Input {
             buf: Vec::new(),
             start: 0,
             timeout: None,
+            pacer: None,
+            meter: None,
+        }
+    }
+
+    /// Holds request bodies to `--min-data-rate` from now on.
+    pub fn pace(&mut self, pacer: Pacer) {
+        self.pacer = Some(pacer);
+    }
+
+    /// The pacing settings, when `--min-data-rate` is on.
+    pub fn pacer(&self) -> Option<&Pacer> {
+        self.pacer.as_ref()
+    }
+
+    /// A request body begins: its reads from the socket are metered (when pacing).
+    pub fn start_body(&mut self) {
+        self.meter = self.pacer.as_ref().map(|p| Meter::new(p.rate));
+    }
+
+    /// The body is over: reads are plain again.
+    pub fn end_body(&mut self) {
+        self.meter = None;
+    }
+
+    /// Gives the body being read a deadline (draining it); false when it is not metered.
+    pub fn body_deadline(&mut self, deadline: Instant) -> bool {
+        match &mut self.meter {
+            Some(m) => {
+                m.until = Some(deadline);
+                true
+            }
+            None => false,
         }
     }
 
@@ -110,12 +151,12 @@ impl Input {
         let old = self.buf.len();
         let want = READ_CHUNK.min(limit.saturating_sub(old - self.start).max(1));
         self.buf.resize(old + want, 0);
-        let result = loop {
-            match (&*self.stream).read(&mut self.buf[old..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
+        let result = Self::socket_read(
+            &self.stream,
+            &mut self.timeout,
+            self.pacer.as_ref().zip(self.meter.as_mut()),
+            &mut self.buf[old..],
+        );
         let n = *result.as_ref().unwrap_or(&0);
         self.buf.truncate(old + n);
         result
@@ -132,12 +173,39 @@ impl Read for Input {
             self.consume(n);
             return Ok(n);
         }
-        loop {
-            match (&*self.stream).read(out) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other,
-            }
-        }
+        Self::socket_read(
+            &self.stream,
+            &mut self.timeout,
+            self.pacer.as_ref().zip(self.meter.as_mut()),
+            out,
+        )
+    }
+}
+
+impl Input {
+    /// One read from the socket: plain, or under the body's meter.
+    fn socket_read(
+        stream: &TcpStream,
+        timeout: &mut Option<Duration>,
+        paced: Option<(&Pacer, &mut Meter)>,
+        out: &mut [u8],
+    ) -> io::Result<usize> {
+        let Some((pacer, meter)) = paced else {
+            return loop {
+                match (&*stream).read(out) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+        };
+        rate::paced(
+            pacer,
+            meter,
+            timeout,
+            &|t| stream.set_read_timeout(Some(t)),
+            &rate::slow_body,
+            || (&*stream).read(out),
+        )
     }
 }
 

@@ -7,7 +7,9 @@
 //! new connection takes the place of the connection idle the longest, which is shut down; when
 //! none is idle, the new connection is refused ([`Admission::Refused`]: answered 503 with
 //! `Retry-After` by a short-lived thread, at most [`MAX_REFUSING`] at once, else closed at once).
-//! A connection in the middle of a request is never shed.
+//! A connection in the middle of a request is shed only while it waits on a client that sends
+//! its body, or reads its answer, below `--min-data-rate` ([`crate::http::rate`]): after the idle
+//! ones, the one furthest behind first.
 
 use std::collections::HashMap;
 use std::net::{Shutdown, TcpStream};
@@ -31,6 +33,9 @@ pub struct Slot {
     state: AtomicU8,
     /// Milliseconds since the registry's start when the connection last became idle.
     idle_since: AtomicU64,
+    /// Milliseconds since the registry's start from which the client it waits on is below
+    /// `--min-data-rate` (`u64::MAX`: not waiting on the client).
+    behind_at: AtomicU64,
     epoch: Instant,
 }
 
@@ -57,11 +62,23 @@ impl Slot {
         self.state.store(UPGRADED, Ordering::Release);
     }
 
-    /// Shuts the socket down if the connection is idle (its thread then sees the end and exits).
-    fn shed_if_idle(&self) -> bool {
+    /// The connection blocks on its client; from `behind` on, the client is below the rate.
+    pub fn waiting(&self, behind: Instant) {
+        let at = behind.saturating_duration_since(self.epoch).as_millis() as u64;
+        self.behind_at.store(at, Ordering::Relaxed);
+    }
+
+    /// The connection no longer blocks on its client.
+    pub fn done_waiting(&self) {
+        self.behind_at.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    /// Shuts the socket down if the connection is still in state `from` (its thread then sees
+    /// the end and exits).
+    fn shed_if(&self, from: u8) -> bool {
         let shed = self
             .state
-            .compare_exchange(IDLE, SHED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(from, SHED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if shed {
             let _ = self.stream.shutdown(Shutdown::Both);
@@ -111,17 +128,11 @@ impl Registry {
             slots.retain(|_, s| s.state.load(Ordering::Acquire) != UPGRADED);
         }
         if slots.len() >= self.max {
-            let mut idle: Vec<&Arc<Slot>> = slots
-                .values()
-                .filter(|s| s.state.load(Ordering::Acquire) == IDLE)
-                .collect();
-            idle.sort_by_key(|s| s.idle_since.load(Ordering::Relaxed));
-            let shed = idle.into_iter().find(|s| s.shed_if_idle()).map(|s| s.id);
-            match shed {
-                Some(id) => {
+            match self.shed_one(&slots) {
+                Some((id, why)) => {
                     slots.remove(&id);
                     crate::obs::logger::error(&format!(
-                        "{} client connections open (--max-connections {}): closed the longest idle one",
+                        "{} client connections open (--max-connections {}): closed {why}",
                         self.max, self.max
                     ));
                     crate::obs::metrics::connection_shed();
@@ -135,10 +146,35 @@ impl Registry {
             stream: Arc::clone(stream),
             state: AtomicU8::new(BUSY),
             idle_since: AtomicU64::new(0),
+            behind_at: AtomicU64::new(u64::MAX),
             epoch: self.epoch,
         });
         slots.insert(id, Arc::clone(&slot));
         Admission::Admitted(slot)
+    }
+
+    /// Sheds the connection idle the longest, else the busy one furthest below
+    /// `--min-data-rate`; its id and how to name it in the log.
+    fn shed_one(&self, slots: &HashMap<u64, Arc<Slot>>) -> Option<(u64, &'static str)> {
+        let mut idle: Vec<&Arc<Slot>> = slots
+            .values()
+            .filter(|s| s.state.load(Ordering::Acquire) == IDLE)
+            .collect();
+        idle.sort_by_key(|s| s.idle_since.load(Ordering::Relaxed));
+        if let Some(s) = idle.into_iter().find(|s| s.shed_if(IDLE)) {
+            return Some((s.id, "the longest idle one"));
+        }
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let mut slow: Vec<&Arc<Slot>> = slots
+            .values()
+            .filter(|s| {
+                s.state.load(Ordering::Acquire) == BUSY
+                    && s.behind_at.load(Ordering::Relaxed) <= now
+            })
+            .collect();
+        slow.sort_by_key(|s| s.behind_at.load(Ordering::Relaxed));
+        let s = slow.into_iter().find(|s| s.shed_if(BUSY))?;
+        Some((s.id, "one whose client sent or read below --min-data-rate"))
     }
 
     /// A slot outside the registry, for a connection being refused (never counted or shed).
@@ -148,6 +184,7 @@ impl Registry {
             stream: Arc::clone(stream),
             state: AtomicU8::new(BUSY),
             idle_since: AtomicU64::new(0),
+            behind_at: AtomicU64::new(u64::MAX),
             epoch: self.epoch,
         })
     }

@@ -66,6 +66,8 @@ pub struct Limits {
     pub client_timeout: Duration,
     /// `--max-connections`.
     pub max_connections: usize,
+    /// `--min-data-rate`, bytes per second (0: off).
+    pub min_data_rate: u64,
     /// `--shutdown-grace`.
     pub shutdown_grace: Duration,
 }
@@ -155,13 +157,18 @@ fn admit(
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let timeout = limits.client_timeout;
     let _ = stream.set_nodelay(true);
-    if stream.set_write_timeout(Some(timeout)).is_err() {
+    // With a minimum data rate, writes wake up to check it (see `rate`).
+    let write_timeout = match limits.min_data_rate {
+        0 => timeout,
+        _ => crate::http::rate::wake(timeout),
+    };
+    if stream.set_write_timeout(Some(write_timeout)).is_err() {
         return;
     }
     let stream = Arc::new(stream);
     let (conn, slot) = match registry.admit(&stream) {
         Admission::Admitted(slot) => (
-            Conn::new(stream, peer, timeout, Arc::clone(&slot)),
+            Conn::new(stream, peer, timeout, Arc::clone(&slot)).pacing(limits.min_data_rate),
             Some(slot),
         ),
         Admission::Refused => {

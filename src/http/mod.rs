@@ -13,5 +13,6 @@ pub mod head;
 pub mod input;
 pub mod limit;
 pub mod listener;
+pub mod rate;
 pub mod response;
 pub mod target;

@@ -121,7 +121,9 @@ impl App {
 /// The answer when reading the client's body failed.
 pub(crate) fn client_body_error(kind: io::ErrorKind, message: &str) -> Error {
     let e = io::Error::new(kind, message.to_owned());
-    if crate::error::is_timeout(&e) {
+    if message.starts_with(crate::http::rate::SLOW_BODY) {
+        Error::SlowBody(message.to_owned())
+    } else if crate::error::is_timeout(&e) {
         Error::ClientTimeout
     } else if matches!(
         kind,
@@ -162,5 +164,9 @@ mod tests {
             client_body_error(io::ErrorKind::UnexpectedEof, "gone").status(),
             400
         );
+        let slow = crate::http::rate::slow_body(240);
+        let e = client_body_error(slow.kind(), &slow.to_string());
+        assert_eq!(e.status(), 408);
+        assert!(e.to_string().contains("--min-data-rate"), "{e}");
     }
 }

@@ -144,7 +144,9 @@ impl App {
             Err(e) => {
                 // The client saw a head promising more than it got: the connection closes, so
                 // it notices now instead of waiting for bytes that never come.
-                if e.kind() != io::ErrorKind::BrokenPipe
+                if crate::http::rate::is_slow_reader(&e) {
+                    cx.error = Some(e.to_string());
+                } else if e.kind() != io::ErrorKind::BrokenPipe
                     && e.kind() != io::ErrorKind::ConnectionReset
                 {
                     let from = match dest {

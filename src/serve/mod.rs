@@ -102,6 +102,7 @@ fn serve_with_keys(
     let limits = Limits {
         client_timeout: config.client_timeout,
         max_connections: config.max_connections,
+        min_data_rate: config.min_data_rate,
         shutdown_grace: config.shutdown_grace,
     };
     let roots = crate::proxy::tls::Roots::load(config.ca_file.as_deref())?;
