@@ -52,6 +52,9 @@ pub enum Error {
     LoginRequired { location: String },
     /// `--require-session`: any other request without a session (401).
     SessionRequired,
+    /// The request carries this proxy's own `Via` token: the upstream (`ory` false) or Ory's
+    /// URL (`ory` true) points back at the proxy (508).
+    LoopDetected { ory: bool },
 }
 
 impl Error {
@@ -75,6 +78,7 @@ impl Error {
             Error::Internal(_) => 500,
             Error::LoginRequired { .. } => 303,
             Error::SessionRequired => 401,
+            Error::LoopDetected { .. } => 508,
         }
     }
 
@@ -158,6 +162,12 @@ impl fmt::Display for Error {
                 )
             }
             Error::SessionRequired => write!(f, "this path needs a session: sign in first"),
+            Error::LoopDetected { ory: false } => {
+                write!(f, "loop detected: the upstream points back at this proxy")
+            }
+            Error::LoopDetected { ory: true } => {
+                write!(f, "loop detected: Ory's URL points back at this proxy")
+            }
         }
     }
 }

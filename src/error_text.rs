@@ -190,6 +190,28 @@ pub fn explain(error: &Error, hops: &Hops) -> Explained {
                 "the cookies your browser holds for this site (clear them and retry)".to_owned(),
             ),
         ),
+        Error::LoopDetected { ory: false } => (
+            app,
+            (
+                format!(
+                    "the upstream points back at this proxy: {} is ory-proxy itself, not your \
+                     application — start your application on another port and pass its URL",
+                    hops.upstream
+                ),
+                "the <upstream> argument: your application's address, not the proxy's".to_owned(),
+            ),
+        ),
+        Error::LoopDetected { ory: true } => (
+            "Ory",
+            (
+                format!(
+                    "Ory's URL points back at this proxy: {} is ory-proxy itself, not Ory — \
+                     check {}",
+                    hops.ory, hops.ory_setting
+                ),
+                format!("{}: Ory's address, not the proxy's", hops.ory_setting),
+            ),
+        ),
         other => (
             "the request",
             (other.to_string(), "the request that was sent".to_owned()),

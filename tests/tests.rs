@@ -28,6 +28,7 @@ mod lifecycle;
 mod limits;
 mod login;
 mod logs;
+mod loops;
 mod metrics;
 mod metrics_address;
 mod playground;

@@ -15,6 +15,7 @@ mod direct;
 mod forward;
 mod identify;
 mod local;
+mod loops;
 pub mod ops;
 mod outgoing;
 pub mod relay;
@@ -87,6 +88,9 @@ pub struct App {
     pub(crate) cors_warnings: WarnOnce,
     /// Upstreams already warned about for bytes on an idle kept connection.
     pub(crate) stray_warnings: WarnOnce,
+    /// This process's `Via` token: forwarded requests carry `Via: 1.1 <token>`, and a request
+    /// arriving with it came back ([`loops`]).
+    pub(crate) via_token: String,
 }
 
 impl App {
@@ -149,6 +153,7 @@ impl App {
             hops: Hops::new(&config.upstream.origin, &config.issuer, &config.sdk_source),
             cors_warnings: WarnOnce::new(),
             stray_warnings: WarnOnce::new(),
+            via_token: loops::token(),
             keys,
             config,
         }
@@ -204,6 +209,12 @@ impl App {
     fn route(&self, cx: &mut Context<'_>) -> u16 {
         if let Some(refusal) = cx.ex.request.refusal.take() {
             return self.fail(cx, refusal);
+        }
+        if loops::came_back(cx.req(), &self.via_token) {
+            // Sent to Ory by this proxy, or in tunnel mode, where only Ory is forwarded to.
+            let ory = self.config.mode == crate::config::Mode::Tunnel
+                || header(cx.req(), "ory-base-url-rewrite") == Some(&self.ory_rewrite_base);
+            return self.fail(cx, Error::LoopDetected { ory });
         }
         let target = cx.target().to_owned();
         let method = cx.method().to_owned();

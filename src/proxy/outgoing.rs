@@ -93,7 +93,8 @@ impl App {
             .header("x-forwarded-for", fwd.xff)
             .header("x-forwarded-proto", fwd.proto)
             .header("x-forwarded-host", fwd.host)
-            .header("x-request-id", request_id);
+            .header("x-request-id", request_id)
+            .header("via", format!("1.1 {}", self.via_token));
         match dest {
             Dest::Ory => {
                 builder = builder

@@ -57,6 +57,10 @@ fn serve_with_keys(
         Err(e) => logger::warn(&format!("cannot raise the open-file limit: {e}")),
     }
     let bound = listeners[0].local_addr()?;
+    let listening = listeners
+        .iter()
+        .map(TcpListener::local_addr)
+        .collect::<io::Result<Vec<_>>>()?;
     config.set_bound_port(bound.port());
     // The operator port, bound before the banner so that a taken port stops the start and the
     // banner shows the address really bound (port 0 picks one).
@@ -83,6 +87,7 @@ fn serve_with_keys(
 
     banner::print(&config, bound);
     // Right after the banner, so its warnings follow the URLs they are about.
+    probe::warn_on_self_loop(&config, &listening);
     probe::probe_at_start(&config);
     for (warning, note) in &keys.notes {
         if *warning {

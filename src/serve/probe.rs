@@ -6,6 +6,7 @@
 use crate::config::{Config, Mode};
 use crate::error_text;
 use crate::obs::{health, logger};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 /// At start-up, checks in the background that the application and Ory accept a connection,
 /// and warns (in the words of [`crate::error_text`]) about each that does not. Never blocks or
@@ -41,5 +42,81 @@ pub fn probe_at_start(config: &Config) {
         });
     if let Err(e) = spawned {
         logger::warn(&format!("start-up check not run: {e}"));
+    }
+}
+
+/// Warns when a next hop is one of the addresses the proxy listens on: the upstream (proxy
+/// mode), or Ory's URL. Requests sent there come back and are answered 508 Loop Detected
+/// ([`crate::proxy`]); the warning says so before the first one. Only a hop whose port is a
+/// listening port is resolved, so a remote name costs no lookup.
+pub fn warn_on_self_loop(config: &Config, listening: &[SocketAddr]) {
+    let mut hops = Vec::new();
+    if config.mode == Mode::Proxy {
+        hops.push((
+            &config.upstream,
+            format!("the upstream {}", config.upstream.origin),
+            "start your application on another port and pass its URL".to_owned(),
+        ));
+    }
+    let setting = config
+        .sdk_source
+        .split([' ', '='])
+        .next()
+        .unwrap_or("--sdk-url");
+    hops.push((
+        &config.sdk,
+        format!("Ory's URL {} ({setting})", config.issuer),
+        format!("check {setting}"),
+    ));
+    for (origin, what, fix) in hops {
+        if !listening.iter().any(|l| l.port() == origin.port) {
+            continue;
+        }
+        let resolved: Vec<SocketAddr> = (origin.host.trim_matches(['[', ']']), origin.port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        if let Some(own) = listening
+            .iter()
+            .find(|l| resolved.iter().any(|r| is_own(*r, **l)))
+        {
+            logger::warn(&format!(
+                "{what} is this proxy's own address (it listens on {own}): requests sent there \
+                 come back here and get 508 Loop Detected — {fix}"
+            ));
+        }
+    }
+}
+
+/// Whether a connection to `next` reaches the listener bound to `listening`: the same address,
+/// or a loopback (or unspecified) address on a listener bound to all addresses.
+fn is_own(next: SocketAddr, listening: SocketAddr) -> bool {
+    if next.port() != listening.port() {
+        return false;
+    }
+    let (n, l) = (next.ip(), listening.ip());
+    let n_v4 = match n {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(n, IpAddr::V4),
+        v4 => v4,
+    };
+    n == l
+        || n_v4 == l
+        || (l.is_unspecified() && (n.is_loopback() || n_v4.is_loopback() || n.is_unspecified()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own;
+
+    #[test]
+    fn own_addresses_are_the_bound_one_or_loopback_on_a_wildcard() {
+        let at = |s: &str| s.parse().unwrap();
+        assert!(is_own(at("127.0.0.1:4000"), at("127.0.0.1:4000")));
+        assert!(is_own(at("127.0.0.1:4000"), at("[::]:4000")));
+        assert!(is_own(at("[::1]:4000"), at("0.0.0.0:4000")));
+        assert!(is_own(at("[::ffff:127.0.0.1]:4000"), at("127.0.0.1:4000")));
+        assert!(!is_own(at("127.0.0.1:3000"), at("127.0.0.1:4000")));
+        assert!(!is_own(at("127.0.0.2:4000"), at("127.0.0.1:4000")));
+        assert!(!is_own(at("10.0.0.1:4000"), at("[::1]:4000")));
     }
 }
