@@ -123,13 +123,20 @@ impl Error {
         matches!(self, Error::LoginRequired { .. } | Error::SessionRequired)
     }
 
-    /// The JSON body: Ory's error shape, fields in Ory's order (code, status, message).
-    pub fn json_body(&self) -> String {
+    /// The JSON body: Ory's error shape, fields in Ory's order (code, status, message), then
+    /// what a single-page app or API client needs to act without the server's log: `reason`,
+    /// the error in words that name the hop, the URL tried and the fix (the access line's
+    /// `error=`, [`crate::error_text`]), and `request_id`, the id that access line carries.
+    pub fn json_body(&self, reason: &str, request_id: &str) -> String {
         let status = self.status();
-        let message = serde_json::Value::String(self.to_string());
+        let text = |s: &str| serde_json::Value::String(s.to_owned());
         format!(
-            "{{\"error\":{{\"code\":{status},\"status\":\"{}\",\"message\":{message}}}}}",
-            reason_phrase(status)
+            "{{\"error\":{{\"code\":{status},\"status\":\"{}\",\"message\":{},\"reason\":{},\
+             \"request_id\":{}}}}}",
+            reason_phrase(status),
+            text(&self.to_string()),
+            text(reason),
+            text(request_id),
         )
     }
 }
@@ -207,7 +214,7 @@ mod tests {
     #[test]
     fn json_body_has_ory_shape() {
         let e = Error::UpstreamUnreachable("connection refused".into());
-        let body = e.json_body();
+        let body = e.json_body("cannot reach \"it\"", "id-1");
         assert!(body.starts_with(r#"{"error":{"code":502,"status":"Bad Gateway","message":"#));
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["error"]["code"], 502);
@@ -216,6 +223,8 @@ mod tests {
             v["error"]["message"],
             "upstream unreachable: connection refused"
         );
+        assert_eq!(v["error"]["reason"], "cannot reach \"it\"");
+        assert_eq!(v["error"]["request_id"], "id-1");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod cors;
 mod data_rate;
 mod doubles;
 mod edge_cases;
+mod error_bodies;
 mod errors;
 mod forwarding;
 mod frameworks;

@@ -259,7 +259,8 @@ impl App {
             let page = error_text::html_page(&error, &explained, &cx.request_id);
             ("text/html; charset=utf-8", page)
         } else {
-            ("application/json", error.json_body())
+            let body = error.json_body(&explained.summary, &cx.request_id);
+            ("application/json", body)
         };
         // A protected route refusing an anonymous request is the proxy doing its job: a plain
         // access line, not an error.
