@@ -9,12 +9,11 @@
 //!
 //! The shaping is a pure function of the whoami body, applied when a token is minted; a reused
 //! token was minted with the same mode (the mode is fixed for the life of the process), so the
-//! claim set always follows the flag. The one side effect here is the warning about a large
-//! token, printed at most once per process so that a busy proxy does not flood its log.
+//! claim set always follows the flag. The warning about a large token is worded here and said
+//! by the proxy at most once (its `App` keeps the flag), so a busy proxy does not flood its log.
 
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A token larger than this (in bytes) gets the one warning per process.
 pub const LARGE_TOKEN: usize = 6 * 1024;
@@ -65,12 +64,10 @@ fn pick(object: &Value, fields: &[&str]) -> Map<String, Value> {
         .collect()
 }
 
-static WARNED: AtomicBool = AtomicBool::new(false);
-
-/// The warning for a token of `len` bytes minted in `mode`, the first time one exceeds
-/// [`LARGE_TOKEN`] in this process; `None` otherwise.
+/// The warning for a token of `len` bytes minted in `mode` when it exceeds [`LARGE_TOKEN`];
+/// `None` otherwise. The caller says it once ([`crate::proxy::App`] keeps the flag).
 pub fn large_token_warning(len: usize, mode: SessionClaim) -> Option<String> {
-    if len <= LARGE_TOKEN || WARNED.swap(true, Ordering::Relaxed) {
+    if len <= LARGE_TOKEN {
         return None;
     }
     let hint = match mode {
@@ -81,7 +78,7 @@ pub fn large_token_warning(len: usize, mode: SessionClaim) -> Option<String> {
     Some(format!(
         "minted a token of {len} bytes ({:.1} KiB, over 6 KiB); an application behind a web \
          server with default header limits (nginx: 8 KiB per header line) may refuse requests \
-         carrying it; {hint}; this warning is printed once",
+         carrying it; {hint}",
         len as f64 / 1024.0
     ))
 }
@@ -166,11 +163,12 @@ mod tests {
     }
 
     #[test]
-    fn the_large_token_warning_is_given_once() {
+    fn a_large_token_is_warned_about_with_a_hint() {
         assert_eq!(large_token_warning(LARGE_TOKEN, SessionClaim::Full), None);
         let first = large_token_warning(7000, SessionClaim::Full).unwrap();
         assert!(first.contains("7000 bytes"), "{first}");
         assert!(first.contains("--jwt-session identity"), "{first}");
-        assert_eq!(large_token_warning(9000, SessionClaim::Full), None);
+        let none = large_token_warning(9000, SessionClaim::None).unwrap();
+        assert!(none.contains("already none"), "{none}");
     }
 }

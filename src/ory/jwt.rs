@@ -10,7 +10,7 @@
 //! caller), spliced in without re-encoding, or the part of it `--jwt-session` asks for (see
 //! [`crate::ory::claims`]).
 
-use crate::ory::claims::{large_token_warning, SessionClaim};
+use crate::ory::claims::SessionClaim;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
@@ -131,9 +131,6 @@ impl KeySet {
         let signature: Signature = self.signing.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
-        if let Some(warning) = large_token_warning(token.len(), claims.session_claim) {
-            crate::obs::logger::warn(&warning);
-        }
         Ok(token)
     }
 }

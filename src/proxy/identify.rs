@@ -11,11 +11,13 @@ use crate::http::head::Request;
 use crate::obs::logger;
 use crate::obs::metrics::{self, WhoamiOutcome};
 use crate::ory::cache::{Cached, Fetched};
+use crate::ory::claims::large_token_warning;
 use crate::ory::jwt::{Claims, KeySet};
 use crate::ory::session::{self, Credentials, Session};
 use crate::policy::protect;
 use crate::proxy::{header_pairs, App, Context, Dest};
 use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -176,15 +178,22 @@ impl App {
         active: &session::ActiveSession,
         now: u64,
     ) -> Result<String, Error> {
-        keys.mint(&Claims {
-            issuer: &self.config.issuer,
-            subject: &active.identity_id,
-            session_json: &active.json,
-            session_claim: self.config.jwt_session,
-            now,
-            ttl_secs: self.config.jwt_ttl_secs,
-        })
-        .map_err(|e| Error::Internal(format!("minting token: {e}")))
+        let token = keys
+            .mint(&Claims {
+                issuer: &self.config.issuer,
+                subject: &active.identity_id,
+                session_json: &active.json,
+                session_claim: self.config.jwt_session,
+                now,
+                ttl_secs: self.config.jwt_ttl_secs,
+            })
+            .map_err(|e| Error::Internal(format!("minting token: {e}")))?;
+        if let Some(warning) = large_token_warning(token.len(), self.config.jwt_session) {
+            if !self.large_token_warned.swap(true, Ordering::Relaxed) {
+                logger::warn(&format!("{warning}; this warning is printed once"));
+            }
+        }
+        Ok(token)
     }
 }
 

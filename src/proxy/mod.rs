@@ -43,6 +43,7 @@ use crate::ory::token_reuse::{TokenMemo, TOKEN_MEMO_ENTRIES};
 use crate::policy::cors::{Cors, Decision};
 use crate::proxy::route::Route;
 use crate::rewrite::Rewriter;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use ureq::config::AutoHeaderValue;
 
@@ -86,6 +87,10 @@ pub struct App {
     pub(crate) hops: Hops,
     /// Denied CORS origins already warned about.
     pub(crate) cors_warnings: WarnOnce,
+    /// Whether the warning about a large token was given (once per proxy).
+    pub(crate) large_token_warned: AtomicBool,
+    /// The WebSocket relays running, bounded.
+    pub(crate) tunnels: relay::Tunnels,
     /// Upstreams already warned about for bytes on an idle kept connection.
     pub(crate) stray_warnings: WarnOnce,
     /// This process's `Via` token: forwarded requests carry `Via: 1.1 <token>`, and a request
@@ -154,6 +159,8 @@ impl App {
             cors_warnings: WarnOnce::new(),
             stray_warnings: WarnOnce::new(),
             via_token: loops::token(),
+            tunnels: relay::Tunnels::default(),
+            large_token_warned: AtomicBool::new(false),
             keys,
             config,
         }

@@ -14,6 +14,7 @@ use crate::proxy::tls::TlsStream;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Upgraded connections relayed at once.
@@ -25,41 +26,45 @@ const BUFFER: usize = 16 * 1024;
 /// Once one direction has ended, how long the other may stay silent before the relay closes.
 const LINGER: Duration = Duration::from_secs(30);
 
-static OPEN: AtomicUsize = AtomicUsize::new(0);
+/// The relays of one proxy: how many run, bounded by [`MAX_TUNNELS`].
+#[derive(Debug, Default)]
+pub struct Tunnels {
+    open: Arc<AtomicUsize>,
+}
 
-/// A reserved relay slot; released on drop.
-pub struct Slot(());
-
-impl Slot {
+impl Tunnels {
     /// Reserves a slot, or `None` when [`MAX_TUNNELS`] relays are running.
-    pub fn reserve() -> Option<Slot> {
-        let mut current = OPEN.load(Ordering::Relaxed);
+    pub fn reserve(&self) -> Option<Slot> {
+        let mut current = self.open.load(Ordering::Relaxed);
         loop {
             if current >= MAX_TUNNELS {
                 return None;
             }
-            match OPEN.compare_exchange_weak(
+            match self.open.compare_exchange_weak(
                 current,
                 current + 1,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Some(Slot(())),
+                Ok(_) => return Some(Slot(Arc::clone(&self.open))),
                 Err(now) => current = now,
             }
         }
     }
-}
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        OPEN.fetch_sub(1, Ordering::AcqRel);
+    /// Relays currently open.
+    pub fn open_count(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 }
 
-/// Relays currently open.
-pub fn open_count() -> usize {
-    OPEN.load(Ordering::Relaxed)
+/// A reserved relay slot; released on drop.
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Whether the request's first `Connection` header mentions "upgrade" (such a request never
@@ -375,11 +380,15 @@ mod tests {
 
     #[test]
     fn slots_are_bounded_and_released() {
-        let before = open_count();
-        let s = Slot::reserve().unwrap();
-        assert_eq!(open_count(), before + 1);
-        drop(s);
-        assert_eq!(open_count(), before);
+        let tunnels = Tunnels::default();
+        let slots: Vec<Slot> = (0..MAX_TUNNELS)
+            .map(|_| tunnels.reserve().unwrap())
+            .collect();
+        assert_eq!(tunnels.open_count(), MAX_TUNNELS);
+        assert!(tunnels.reserve().is_none());
+        drop(slots);
+        assert_eq!(tunnels.open_count(), 0);
+        assert!(tunnels.reserve().is_some());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::http::framing::BodyFraming;
 use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::policy::headers;
-use crate::proxy::relay::{self, NextHop, Relay, Slot};
+use crate::proxy::relay::{self, NextHop, Relay};
 use crate::proxy::{App, Context, Dest};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -32,7 +32,7 @@ impl App {
     ) -> u16 {
         // Whatever the answer, this connection carries no further request.
         cx.ex.close_after();
-        let Some(slot) = Slot::reserve() else {
+        let Some(slot) = self.tunnels.reserve() else {
             return self.fail(cx, Error::Overloaded);
         };
         let (lookup, authorization) = match self.identify(cx, dest) {
