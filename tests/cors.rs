@@ -187,7 +187,15 @@ fn actual_requests_echo_allowed_origins_and_drop_upstream_cors() {
 
 #[test]
 fn bad_cors_patterns_are_usage_errors() {
-    for pattern in ["example.org", "https://example.org/app", "ftp://x.org"] {
+    for pattern in [
+        "example.org",
+        "https://example.org/app",
+        "ftp://x.org",
+        "https://a b.example.org",
+        "https://a\"b.example.org",
+        "https://example.org:+443",
+        "https://[zz]",
+    ] {
         let out = crate::util::run_cli(
             &[
                 "http://127.0.0.1:1",
@@ -243,4 +251,74 @@ fn a_denied_origin_is_warned_about_once_and_marked_on_access_lines() {
     Req::get(&proxy.url("/ok")).header("Origin", &public).send();
     let line = proxy.wait_for_log(|l| l.contains(" /ok "));
     assert!(!line.contains("cors="), "{line}");
+}
+
+/// Only well-formed serialized origins (`scheme://host[:port]`) can be allowed: lookalikes of an
+/// allowed origin with a line separator, a quote, a signed port, a slash or user info match no
+/// pattern (they were echoed into `Access-Control-Allow-Origin` before), and the warning about
+/// them shows them escaped. Well-formed ones still pass, through curl.
+#[test]
+fn only_well_formed_origins_are_allowed() {
+    use crate::util::client::{raw_exchange, RawResponse};
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &[
+            "--allowed-cors-origins",
+            "https://app.example.org,https://*.preview.example.net",
+        ],
+    );
+    let Some(_) = crate::util::external::curl() else {
+        return;
+    };
+    for origin in [
+        "https://app.example.org",
+        "https://pr-7.preview.example.net",
+    ] {
+        let mut curl = crate::util::external::curl().unwrap();
+        curl.args(["-s", "-D", "-", "-o", "/dev/null", "-H"])
+            .arg(format!("Origin: {origin}"))
+            .arg(proxy.url("/api"));
+        let head = crate::util::external::run_ok(curl, std::time::Duration::from_secs(30));
+        let expected = format!("access-control-allow-origin: {origin}\r\n");
+        assert!(
+            head.to_ascii_lowercase().contains(&expected),
+            "{origin}: {head}"
+        );
+    }
+    for origin in [
+        "https://app.example.org\u{2028}",
+        "https://app.example.org\u{202e}",
+        "https://app.example.org:+443",
+        "https://app.example.org/",
+        "https://x@app.example.org",
+        "https://a\"b.preview.example.net",
+        "https://a b.preview.example.net",
+        "https://a\u{200b}.preview.example.net",
+    ] {
+        let req = format!(
+            "GET /api HTTP/1.1\r\nHost: a\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"
+        );
+        let r = RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()));
+        assert_eq!(r.status, 200, "{origin:?}");
+        let acao = r
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("access-control-allow-origin"));
+        assert_eq!(acao, None, "{origin:?}");
+    }
+    let warning =
+        proxy.wait_for_log(|l| l.contains(r"denied origin 'https://app.example.org\u{2028}'"));
+    assert!(
+        warning.contains("not a well-formed http(s) origin"),
+        "{warning}"
+    );
+    proxy.wait_for_log(|l| l.contains(r"denied origin 'https://a\u{200b}.preview.example.net'"));
+    let stderr = proxy.stderr();
+    assert!(
+        !stderr.contains(['\u{2028}', '\u{202e}', '\u{200b}']),
+        "{stderr}"
+    );
 }

@@ -10,6 +10,8 @@
 //! response never carries two answers and a permissive backend cannot widen the policy.
 
 use crate::policy::origin::Origin;
+pub use crate::policy::origin_pattern::OriginPattern;
+use crate::policy::origin_pattern::RequestOrigin;
 
 /// Request headers a cross-origin page may send (besides `--additional-cors-headers`).
 pub const DEFAULT_ALLOWED_HEADERS: &[&str] = &[
@@ -75,7 +77,10 @@ impl Decision {
                 "CORS: denied origin {shown}: pages there cannot read answers from this proxy \
                  with credentials; to allow it, add --allowed-cors-origins {shown}"
             ),
-            None => format!("CORS: denied origin {shown}: not an http(s) origin"),
+            None => format!(
+                "CORS: denied origin '{shown}': not a well-formed http(s) origin \
+                 (scheme://host[:port]), which no browser sends"
+            ),
         })
     }
 }
@@ -217,145 +222,6 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// An allowed origin: scheme, host labels (a label may contain `*`, matching any run of
-/// characters within that one label), and port.
-#[derive(Debug, Clone)]
-pub struct OriginPattern {
-    scheme: String,
-    labels: Vec<String>,
-    port: u16,
-    text: String,
-    /// The host is compared as one string (the public origin, IPv6 literals).
-    exact_host: bool,
-}
-
-impl OriginPattern {
-    /// Parses `http(s)://host[:port]`, where a host label may contain `*`
-    /// (`https://*.example.org`, `https://pr-*.preview.example.org:8443`). A path other than `/`,
-    /// a query, user info or a wildcard in the port is an error.
-    pub fn parse(pattern: &str) -> Result<OriginPattern, String> {
-        let bad = |why: &str| format!("--allowed-cors-origins '{pattern}' {why}");
-        let (scheme, rest) = pattern
-            .split_once("://")
-            .ok_or_else(|| bad("must be an origin like https://app.example.org"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default_port = match scheme.as_str() {
-            "http" => 80,
-            "https" => 443,
-            _ => return Err(bad("must use http or https")),
-        };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains(['/', '?', '#', '@']) {
-            return Err(bad("must be an origin (no path, query or user info)"));
-        }
-        let (host, port) = split_host_port(rest).ok_or_else(|| bad("has an invalid port"))?;
-        if host.is_empty() {
-            return Err(bad("has no host"));
-        }
-        let host = host.to_ascii_lowercase();
-        let exact_host = host.starts_with('[');
-        if exact_host && host.contains('*') {
-            return Err(bad("cannot use '*' in an IP address"));
-        }
-        let labels: Vec<String> = if exact_host {
-            vec![host]
-        } else {
-            host.split('.').map(str::to_owned).collect()
-        };
-        if labels.iter().any(String::is_empty) {
-            return Err(bad("has an empty host label"));
-        }
-        Ok(OriginPattern {
-            text: pattern.to_owned(),
-            scheme,
-            labels,
-            port: port.unwrap_or(default_port),
-            exact_host,
-        })
-    }
-
-    fn matches(&self, origin: &RequestOrigin) -> bool {
-        if origin.scheme != self.scheme || origin.port != self.port {
-            return false;
-        }
-        if self.exact_host {
-            return origin.host == self.labels[0];
-        }
-        let labels: Vec<&str> = origin.host.split('.').collect();
-        labels.len() == self.labels.len()
-            && labels.iter().zip(&self.labels).all(|(l, p)| {
-                // DNS labels are at most 63 bytes; the cap also bounds the globbing work.
-                !l.is_empty() && l.len() <= 63 && glob(p.as_bytes(), l.as_bytes())
-            })
-    }
-}
-
-/// A request's `Origin`, normalised (lowercase scheme and host, effective port).
-#[derive(Debug)]
-struct RequestOrigin {
-    scheme: String,
-    host: String,
-    port: u16,
-}
-
-impl RequestOrigin {
-    fn parse(origin: &str) -> Option<RequestOrigin> {
-        let (scheme, rest) = origin.trim().split_once("://")?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default_port = match scheme.as_str() {
-            "http" => 80,
-            "https" => 443,
-            _ => return None,
-        };
-        if rest.is_empty() || rest.contains(['/', '?', '#', '@', '*']) {
-            return None;
-        }
-        let (host, port) = split_host_port(rest)?;
-        if host.is_empty() {
-            return None;
-        }
-        Some(RequestOrigin {
-            scheme,
-            host: host.to_ascii_lowercase(),
-            port: port.unwrap_or(default_port),
-        })
-    }
-}
-
-/// Splits `host[:port]` (`[v6]:port` too); `None` when the port is not a number.
-fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
-    let port_start = if authority.starts_with('[') {
-        let close = authority.find(']')?;
-        match &authority[close + 1..] {
-            "" => return Some((authority, None)),
-            p if p.starts_with(':') => close + 1,
-            _ => return None,
-        }
-    } else {
-        match authority.rfind(':') {
-            Some(i) => i,
-            None => return Some((authority, None)),
-        }
-    };
-    let port = &authority[port_start + 1..];
-    if port.is_empty() {
-        return Some((&authority[..port_start], None));
-    }
-    let port = port.parse::<u16>().ok()?;
-    Some((&authority[..port_start], Some(port)))
-}
-
-/// `*` matches any run of bytes (within one label); everything else matches itself.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|i| glob(rest, &text[i..])),
-        Some((p, rest)) => text
-            .split_first()
-            .is_some_and(|(t, tr)| p == t && glob(rest, tr)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,7 +243,11 @@ mod tests {
             None
         );
         let odd = cors.decide(Some("null")).denial_warning().unwrap();
-        assert_eq!(odd, "CORS: denied origin null: not an http(s) origin");
+        assert_eq!(
+            odd,
+            "CORS: denied origin 'null': not a well-formed http(s) origin (scheme://host[:port]), \
+             which no browser sends"
+        );
     }
 
     fn cors(allowed: &[&str]) -> Cors {
@@ -409,6 +279,10 @@ mod tests {
             "http://localhost:4000.evil.example",
             "http://localhost:4000/path",
             "http://x@localhost:4000",
+            "http://localhost:4000\u{2028}",
+            " http://localhost:4000",
+            "http://localhost:4000/",
+            "http://local host:4000",
         ] {
             assert!(!allowed(&c, o), "{o}");
         }
@@ -439,22 +313,6 @@ mod tests {
                 assert!(rule.contains("https://*.example.org"), "{rule}");
             }
             other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn bad_patterns_are_refused() {
-        for p in [
-            "example.org",
-            "ftp://example.org",
-            "https://example.org/app",
-            "https://example.org:*",
-            "https://",
-            "https://a..b",
-            "https://u@example.org",
-            "https://[::*]",
-        ] {
-            assert!(OriginPattern::parse(p).is_err(), "{p}");
         }
     }
 
@@ -516,14 +374,5 @@ mod tests {
                 let _ = OriginPattern::parse(&origin);
             }
         }
-    }
-
-    #[test]
-    fn globbing() {
-        assert!(glob(b"*", b"abc"));
-        assert!(glob(b"a*c", b"abbc"));
-        assert!(glob(b"a*", b"a"));
-        assert!(!glob(b"a*c", b"abd"));
-        assert!(!glob(b"abc", b"ab"));
     }
 }

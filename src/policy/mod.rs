@@ -5,5 +5,6 @@ pub mod cors;
 pub mod forwarded;
 pub mod headers;
 pub mod origin;
+pub mod origin_pattern;
 pub mod paths;
 pub mod protect;
