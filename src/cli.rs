@@ -15,6 +15,8 @@ pub enum Command {
     Help,
     /// `-h`: a short summary.
     ShortHelp,
+    /// `ory-proxy tunnel --help` (or `-h`), `ory-proxy help tunnel`: tunnel mode's own help.
+    TunnelHelp,
     Version,
     /// `--generate-jwks`: print a fresh private JWKS and exit.
     GenerateJwks,
@@ -25,10 +27,21 @@ pub enum Command {
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt::Error> {
     use lexopt::prelude::*;
 
+    let args: Vec<OsString> = args.into_iter().collect();
+    // The Go command's habits: `ory help [tunnel]`, `ory version`. Never a URL: an upstream has
+    // a scheme (or gets "did you mean 'http://…'").
+    let words: Vec<&str> = args.iter().map(|a| a.to_str().unwrap_or("")).collect();
+    match words[..] {
+        ["help"] => return Ok(Command::Help),
+        ["help", "tunnel"] => return Ok(Command::TunnelHelp),
+        ["version"] => return Ok(Command::Version),
+        _ => {}
+    }
     let mut raw = RawArgs::default();
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
+            Short('h') | Long("help") if raw.tunnel => return Ok(Command::TunnelHelp),
             Short('h') => return Ok(Command::ShortHelp),
             Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
@@ -123,6 +136,7 @@ pub fn action(
     Ok(match command {
         Command::Help => Action::Print(crate::help::long()),
         Command::ShortHelp => Action::Print(crate::help::SHORT.to_owned()),
+        Command::TunnelHelp => Action::Print(crate::help::TUNNEL.to_owned()),
         Command::Version => Action::Print(format!("ory-proxy {}\n", env!("CARGO_PKG_VERSION"))),
         Command::GenerateJwks => Action::GenerateJwks,
         Command::Run(raw) => Action::Run(Box::new(Config::from_raw(&raw, env)?)),
@@ -215,6 +229,22 @@ mod tests {
         assert!(matches!(args(&["x", "--help"]).unwrap(), Command::Help));
         assert!(matches!(args(&["-h"]).unwrap(), Command::ShortHelp));
         assert!(matches!(args(&["-V"]).unwrap(), Command::Version));
+        assert!(matches!(args(&["version"]).unwrap(), Command::Version));
+        assert!(matches!(args(&["help"]).unwrap(), Command::Help));
+        for tunnel in [
+            &["help", "tunnel"][..],
+            &["tunnel", "-h"],
+            &["tunnel", "x", "--help"],
+        ] {
+            assert!(
+                matches!(args(tunnel).unwrap(), Command::TunnelHelp),
+                "{tunnel:?}"
+            );
+        }
+        assert!(matches!(
+            args(&["-h", "tunnel"]).unwrap(),
+            Command::ShortHelp
+        ));
         assert!(matches!(
             args(&["--generate-jwks"]).unwrap(),
             Command::GenerateJwks

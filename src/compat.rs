@@ -43,17 +43,54 @@ pub fn choose_sdk(
             url,
             source,
         }),
-        (None, Some((slug, source))) => Ok(SdkChoice {
-            url: project_url(&slug, source.split([' ', '=']).next().unwrap_or(""))?,
-            source,
-            note: None,
-        }),
+        (None, Some((given, source))) => {
+            let name = source.split([' ', '=']).next().unwrap_or("").to_owned();
+            let (slug, note) = match slug_of_url(&given) {
+                Some(slug) => {
+                    let note = format!(
+                        "{name} takes the project's slug: used '{slug}' from {}",
+                        given.trim()
+                    );
+                    (slug, Some(note))
+                }
+                None => (given.trim().to_owned(), None),
+            };
+            let source = match (&note, name.starts_with("--")) {
+                (None, _) => source,
+                (Some(_), true) => format!("{name} {slug}"),
+                (Some(_), false) => format!("{name}={slug}"),
+            };
+            Ok(SdkChoice {
+                url: project_url(&slug, &name)?,
+                source,
+                note,
+            })
+        }
         (None, None) => Err(
             "no Ory SDK URL: set --sdk-url or the ORY_SDK_URL environment \
              variable (or --project SLUG for Ory Network)"
                 .to_owned(),
         ),
     }
+}
+
+/// The slug of an Ory Network project URL given where a slug belongs (`--project
+/// https://acme.projects.oryapis.com/` is `acme`): what the console shows is the URL.
+fn slug_of_url(given: &str) -> Option<String> {
+    let given = given.trim();
+    let rest = given.split_once("://").map_or(given, |(scheme, rest)| {
+        if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") {
+            rest
+        } else {
+            given
+        }
+    });
+    let host = rest.split(['/', '?', '#']).next()?;
+    let slug = host
+        .to_ascii_lowercase()
+        .strip_suffix(".projects.oryapis.com")?
+        .to_owned();
+    (!slug.is_empty() && !slug.contains('.')).then_some(slug)
 }
 
 /// `https://SLUG.projects.oryapis.com`, for a slug of letters, digits and `-`.
@@ -64,6 +101,11 @@ fn project_url(slug: &str, name: &str) -> Result<String, String> {
         && !slug.starts_with('-')
         && !slug.ends_with('-')
         && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !valid && slug.contains("://") {
+        return Err(format!(
+            "{name} '{slug}' is a URL, not a project slug: pass a URL as --sdk-url {slug}"
+        ));
+    }
     if !valid {
         return Err(format!(
             "{name} '{slug}' is not a project slug (letters, digits and '-', as in \
@@ -169,6 +211,37 @@ mod tests {
         assert!(
             e.starts_with("--project 'a.b' is not a project slug"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_project_url_gives_its_slug_with_a_note() {
+        let c = choose_sdk(
+            None,
+            Some("https://acme-42.projects.oryapis.com/"),
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.url, "https://acme-42.projects.oryapis.com");
+        assert_eq!(c.source, "--project acme-42");
+        assert_eq!(
+            c.note.as_deref(),
+            Some(
+                "--project takes the project's slug: used 'acme-42' from \
+                 https://acme-42.projects.oryapis.com/"
+            )
+        );
+        let vars = env(&[("ORY_PROJECT", "Acme.projects.oryapis.com")]);
+        let c = choose_sdk(None, None, &vars).unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.source.as_str()),
+            ("https://acme.projects.oryapis.com", "ORY_PROJECT=acme")
+        );
+        let e = choose_sdk(None, Some("https://auth.example.org"), &env(&[])).unwrap_err();
+        assert_eq!(
+            e,
+            "--project 'https://auth.example.org' is a URL, not a project slug: pass a URL as \
+             --sdk-url https://auth.example.org"
         );
     }
 

@@ -86,7 +86,7 @@ JWKS. <application-url> is where the app runs: its origin may call the tunnel wi
 (CORS) and gets Ory's welcome redirect (unless --default-redirect-url). <tunnel-url> is what
 the browser uses for Ory [default: http://localhost:<port>]; /.ory/proxy/ stays the tunnel's.
 --no-jwt, --rewrite-host, --jwt-session, --require-session, --jwt-ttl, --jwks-file and
---session-cache-ttl are usage errors there.
+--session-cache-ttl are usage errors there (more: ory-proxy tunnel --help).
 ";
 
 const TAIL: &str = "\
@@ -119,7 +119,46 @@ EXAMPLES:
         ory-proxy http://127.0.0.1:3000 https://app.example.org --project <slug> \\
             --jwks-file jwks.json --log-format json
 
+EXIT CODES:
+    0    a clean shutdown (SIGTERM, SIGINT), or help or version printed
+    1    start-up failed at run time: port in use, an unreadable key file, … (the OS error said)
+    2    a usage error: one line naming the culprit
+
 More: README.md and docs/ (flags.md, behaviour.md, operations.md, beyond.md).
+";
+
+/// `ory-proxy tunnel --help`, `ory-proxy help tunnel`: tunnel mode alone.
+pub const TUNNEL: &str = "\
+ory-proxy tunnel: Ory on a port of its own, beside a single-page app that calls it from the
+browser (what `ory tunnel` of the Go command does).
+
+USAGE:
+    ory-proxy tunnel <application-url> [<tunnel-url>] [flags]
+
+    <application-url>   where your app runs, e.g. http://localhost:3000: its origin may call
+                        the tunnel with credentials (CORS) and gets Ory's welcome redirect.
+    <tunnel-url>        what the browser uses for Ory [default: http://localhost:<port>]
+
+Every request goes to Ory with its path unchanged (no /.ory prefix), never to the app; cookies,
+redirects and Ory's pages are rewritten to the tunnel URL. /.ory/proxy/ (health, metrics) stays
+the tunnel's own. No session lookup, no token, no JWKS: your app asks Ory (through the tunnel)
+with the browser's cookie, e.g. fetch('http://localhost:4000/sessions/whoami',
+{credentials: 'include'}).
+
+FLAGS:
+    --sdk-url URL, --project SLUG   where Ory is [env: ORY_SDK_URL, ORY_PROJECT]
+    --port N, --bind ADDR           where the tunnel listens [default: 4000, ::]
+    --default-redirect-url URL      where the welcome redirect goes [default: <application-url>]
+    --allowed-cors-origins LIST     more origins that may call with credentials
+    --cookie-domain, --open, timeouts, limits, --log-format, --debug, -q: as for the proxy
+    (ory-proxy --help lists them all). --no-jwt, --rewrite-host, --jwt-session,
+    --require-session, --jwt-ttl, --jwks-file and --session-cache-ttl are usage errors here.
+
+EXAMPLE:
+    ory-proxy tunnel http://localhost:3000 --project <your-project-slug>
+
+EXIT CODES:
+    0 clean shutdown or help; 1 start-up failed at run time (port in use, …); 2 usage error
 ";
 
 /// `-h`: what most people need, at most 25 lines.
@@ -254,6 +293,11 @@ mod tests {
         let help = long();
         let sdk = help.lines().find(|l| l.contains("--sdk-url URL")).unwrap();
         assert_eq!(sdk.find("Where Ory is"), Some(COLUMN), "{sdk}");
+    }
+
+    #[test]
+    fn tunnel_help_fits() {
+        assert!(TUNNEL.lines().all(|l| l.chars().count() <= WIDTH));
     }
 
     #[test]

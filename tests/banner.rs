@@ -1,5 +1,6 @@
-//! The banner: version, what each URL is, a note when the public port is not the listening
-//! port, and one JSON object under `--log-format json`.
+//! The banner: version, every listening address, what each URL is, the paths that need a
+//! session, a note when the public port is not the listening port, and one JSON object under
+//! `--log-format json`.
 
 use crate::util::{FakeOry, ProxyProcess, Upstream};
 
@@ -60,4 +61,62 @@ fn json_banner_is_one_object_with_fields() {
     // Nothing of the text layout leaks into JSON lines.
     let stderr = proxy.stderr();
     assert!(!stderr.contains("browse to"), "{stderr}");
+}
+
+#[test]
+fn every_listening_address_and_the_protected_paths_are_listed() {
+    let ory = FakeOry::start();
+    let upstream = Upstream::start();
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &[
+            "--bind",
+            "localhost",
+            "--require-session",
+            "/admin",
+            "--require-session",
+            "/Account/",
+        ],
+    );
+    let port = proxy.addr.port();
+    assert_eq!(proxy.addr.to_string(), format!("127.0.0.1:{port}"));
+    // [::1] where the machine has IPv6 loopback: the banner says what was really bound.
+    let v6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+    let listed = if v6 {
+        format!("127.0.0.1:{port}, [::1]:{port}")
+    } else {
+        format!("127.0.0.1:{port}")
+    };
+    if v6 {
+        let row = proxy.wait_for_log(|l| l.starts_with("  listening "));
+        assert!(
+            row.starts_with(&format!("  listening    {listed} "))
+                && row.ends_with("  (--bind localhost)"),
+            "{row}"
+        );
+        assert!(crate::util::client::get(&format!("http://[::1]:{port}/"), &[]).status == 200);
+    }
+    let row = proxy.wait_for_log(|l| l.starts_with("  need sign-in "));
+    assert!(
+        row.starts_with("  need sign-in /admin, /account ")
+            && row
+                .ends_with("  (--require-session: browsers go to the login flow, others get 401)"),
+        "{row}"
+    );
+}
+
+#[test]
+fn a_tunnel_banner_names_the_application() {
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start_args(
+        &["tunnel", "http://localhost:3000", "--sdk-url", &ory.url()],
+        &[],
+    );
+    let row = proxy.wait_for_log(|l| l.starts_with("  your app "));
+    assert!(
+        row.starts_with("  your app     http://localhost:3000 ")
+            && row.ends_with("(may call the tunnel with credentials; gets the welcome redirect)"),
+        "{row}"
+    );
 }

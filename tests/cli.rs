@@ -194,6 +194,19 @@ fn port_in_use_exits_1_with_the_os_error() {
         out.stderr
     );
     assert!(!out.stderr.contains("listening on"), "{:?}", out.stderr);
+    // The way out: who holds the port (this test process) and another --port.
+    let next = taken.local_addr().unwrap().port() + 1;
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert!(
+        out.stderr.contains(&format!(
+            "Address already in use (os error 98) — port {port} is taken by {} (pid {}): stop \
+             it, or choose another port with --port {next} (--port 0 picks a free one)",
+            comm.trim(),
+            std::process::id()
+        )),
+        "{:?}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -359,7 +372,7 @@ fn go_flags_without_effect_are_noted() {
 
 #[test]
 fn version() {
-    for flag in ["--version", "-V"] {
+    for flag in ["--version", "-V", "version"] {
         let out = run_cli(&[flag], &[]);
         assert_eq!(out.code, Some(0), "{out:?}");
         assert_eq!(

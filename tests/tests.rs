@@ -11,6 +11,7 @@ mod browser_beyond;
 mod browser_realtime;
 mod cache;
 mod cli;
+mod cli_help;
 mod connections;
 mod cors;
 mod data_rate;

@@ -80,8 +80,18 @@ pub(crate) fn session_options(
     let prefixes = prefixes
         .iter()
         .map(|p| {
-            crate::policy::protect::normalize_prefix(p)
-                .ok_or_else(|| format!("{prefix_source} '{p}' must be a path starting with '/', without a query, outside /.ory/ (never protected)"))
+            crate::policy::protect::normalize_prefix(p).ok_or_else(|| {
+                // `admin` for `/admin`: the slash is what went wrong.
+                let slashed = format!("/{}", p.trim());
+                let hint = if !p.trim().starts_with('/')
+                    && crate::policy::protect::normalize_prefix(&slashed).is_some()
+                {
+                    format!("; did you mean '{slashed}'?")
+                } else {
+                    String::new()
+                };
+                format!("{prefix_source} '{p}' must be a path starting with '/', without a query, outside /.ory/ (never protected){hint}")
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((mode, prefixes))

@@ -33,8 +33,14 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn bind(bind: &str, port: u16) -> io::Result<Vec<TcpListener>> {
     let listen = |ip: IpAddr, port: u16| {
         let addr = SocketAddr::new(ip, port);
-        TcpListener::bind(addr)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+        TcpListener::bind(addr).map_err(|e| {
+            let way_out = if e.kind() == io::ErrorKind::AddrInUse {
+                in_use(port)
+            } else {
+                String::new()
+            };
+            io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{way_out}"))
+        })
     };
     if bind == "localhost" {
         let first = listen(Ipv4Addr::LOCALHOST.into(), port)?;
@@ -57,6 +63,16 @@ pub fn bind(bind: &str, port: u16) -> io::Result<Vec<TcpListener>> {
         }
         other => Ok(vec![other?]),
     }
+}
+
+/// What to do about a taken port: who holds it when the system says, and another `--port`.
+fn in_use(port: u16) -> String {
+    let who = crate::http::holder::holder_of(port).unwrap_or_else(|| "another program".to_owned());
+    let next = port.checked_add(1).filter(|p| *p != 0).unwrap_or(4000);
+    format!(
+        " — port {port} is taken by {who}: stop it, or choose another port with --port {next} \
+         (--port 0 picks a free one)"
+    )
 }
 
 /// What the listener needs to know.

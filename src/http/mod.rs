@@ -10,6 +10,7 @@ pub mod body;
 pub mod conn;
 pub mod framing;
 pub mod head;
+pub mod holder;
 pub mod input;
 pub mod limit;
 pub mod listener;

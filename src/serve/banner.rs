@@ -1,6 +1,7 @@
-//! What the proxy says once it listens: its version, where to browse, which application and
-//! which Ory it talks to (and which setting named Ory), where the keys are, and notes (a public
-//! port that is not the listening port, Go flags without effect). Kept apart from the server so
+//! What the proxy says once it listens: its version, every address it listens on, where to
+//! browse, which application and which Ory it talks to (and which setting named Ory), where the
+//! keys are, which paths need a session, and notes (a public port that is not the listening
+//! port, Go flags without effect). Kept apart from the server so
 //! the wording can change without touching the connection layer. Under `--log-format json` it
 //! is one object with a field per URL, for log pipelines.
 
@@ -9,20 +10,39 @@ use crate::obs::logger;
 use std::net::SocketAddr;
 
 /// Prints the banner to stderr (through the logger, so `--quiet` and `--log-format` apply).
-pub fn print(config: &Config, bound: SocketAddr) {
-    let (text, fields) = render(config, bound);
+pub fn print(config: &Config, listening: &[SocketAddr]) {
+    let (text, fields) = render(config, listening);
     logger::banner(&text, &fields);
 }
 
 /// The text layout, and the fields of the one JSON object that replaces it under
-/// `--log-format json` (the object's `msg` is the text's first line).
-pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str, Option<String>)>) {
+/// `--log-format json` (the object's `msg` is the text's first line). `listening` holds every
+/// bound address, the first one first (`--bind localhost` binds 127.0.0.1 and `[::1]`).
+pub fn render(
+    config: &Config,
+    listening: &[SocketAddr],
+) -> (String, Vec<(&'static str, Option<String>)>) {
+    let bound = listening[0];
+    let addresses = listening
+        .iter()
+        .map(SocketAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let public = &config.public.origin;
     let ory = format!("{}{}", config.sdk.origin, config.sdk_path);
     let jwks = config.jwt.then(|| format!("{public}/.ory/jwks.json"));
     let version = env!("CARGO_PKG_VERSION");
     let tunnel = config.mode == Mode::Tunnel;
-    let mut rows: Vec<(&str, String, String)> = vec![
+    let mut rows: Vec<(&str, String, String)> = Vec::new();
+    // One address is the first line; more (`--bind localhost`) are listed together.
+    if listening.len() > 1 {
+        rows.push((
+            "listening",
+            addresses.clone(),
+            format!("(--bind {})", config.bind),
+        ));
+    }
+    rows.extend([
         if tunnel {
             let what = "(tunnel mode: Ory's paths, no /.ory prefix, no token)";
             ("Ory tunnel", public.clone(), what.into())
@@ -50,9 +70,16 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
                 format!("(from {}; browsers use /.ory)", config.sdk_source)
             },
         ),
-    ];
+    ]);
     if let Some(jwks) = &jwks {
         rows.push(("keys (JWKS)", jwks.clone(), "(to verify the token)".into()));
+    }
+    if !config.require_session.is_empty() {
+        rows.push((
+            "need sign-in",
+            config.require_session.join(", "),
+            "(--require-session: browsers go to the login flow, others get 401)".into(),
+        ));
     }
     let metrics = metrics_row(config);
     if let Some(url) = &metrics {
@@ -76,11 +103,16 @@ pub fn render(config: &Config, bound: SocketAddr) -> (String, Vec<(&'static str,
     }
     let fields = vec![
         ("listen", Some(bound.to_string())),
+        ("listening", Some(addresses)),
         ("public", Some(public.clone())),
         ("upstream", Some(config.upstream.origin.clone())),
         ("ory", Some(ory)),
         ("ory_from", Some(config.sdk_source.clone())),
         ("jwks", jwks),
+        (
+            "require_session",
+            (!config.require_session.is_empty()).then(|| config.require_session.join(", ")),
+        ),
         ("metrics", metrics),
         ("version", Some(version.to_owned())),
         ("notes", (!notes.is_empty()).then(|| notes.join("; "))),
@@ -174,7 +206,7 @@ mod tests {
             "--port",
             "4000",
         ]);
-        let (text, fields) = render(&c, "0.0.0.0:4000".parse().unwrap());
+        let (text, fields) = render(&c, &["0.0.0.0:4000".parse().unwrap()]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "ory-proxy listening on 0.0.0.0:4000");
         assert_eq!(
@@ -219,7 +251,7 @@ mod tests {
             "--sdk-url",
             "http://o:2",
         ]);
-        let (text, _) = render(&c, "0.0.0.0:4000".parse().unwrap());
+        let (text, _) = render(&c, &["0.0.0.0:4000".parse().unwrap()]);
         assert!(
             text.contains(
                 "  note: browsers come in on port 443 (the public URL), the proxy listens on 4000"

@@ -85,7 +85,7 @@ fn serve_with_keys(
         .map(|set| Arc::new(LiveKeys::new(set, config.jwks_file.clone())));
     watch_signals(signals, Arc::clone(&stopping), live.clone());
 
-    banner::print(&config, bound);
+    banner::print(&config, &listening);
     // Right after the banner, so its warnings follow the URLs they are about.
     probe::warn_on_self_loop(&config, &listening);
     probe::probe_at_start(&config);

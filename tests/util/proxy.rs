@@ -108,7 +108,7 @@ impl ProxyProcess {
     }
 
     /// Starts the binary with exactly these arguments and variables, plus `--bind 127.0.0.1`
-    /// and `--port 0` (unless `--port` is given). Under `-q` there is no banner to read the port
+    /// (unless `--bind` is given) and `--port 0` (unless `--port` is given). Under `-q` there is no banner to read the port
     /// from, so a free port is picked beforehand and polled until it accepts.
     pub fn start_args(args: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
         let quiet = args.iter().any(|a| *a == "-q" || *a == "--quiet");
@@ -117,7 +117,12 @@ impl ProxyProcess {
             .any(|a| *a == "--port" || a.starts_with("--port="));
         let picked;
         let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--bind", "127.0.0.1"]);
+        if !args
+            .iter()
+            .any(|a| *a == "--bind" || a.starts_with("--bind="))
+        {
+            all.extend(["--bind", "127.0.0.1"]);
+        }
         if !has_port {
             picked = if quiet {
                 free_port().to_string()
