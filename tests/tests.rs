@@ -4,6 +4,7 @@
 
 mod util;
 
+mod answers;
 mod banner;
 mod bodies;
 mod browser;
@@ -12,6 +13,7 @@ mod browser_realtime;
 mod cache;
 mod cli;
 mod cli_help;
+mod client_tools;
 mod connections;
 mod cors;
 mod data_rate;
