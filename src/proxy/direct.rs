@@ -131,7 +131,7 @@ impl App {
         cx: &mut Context<'_>,
         head: &[u8],
         lookup: Option<&crate::ory::cache::Fetched>,
-    ) -> io::Result<u16> {
+    ) -> io::Result<Result<u16, crate::error::Error>> {
         let is_head = cx.method() == "HEAD";
         let (upstream, status, headers, http11) = self.exchange_head(head)?;
         if status < 200 {
@@ -392,15 +392,6 @@ pub(crate) fn request_head(method: &str, path: &str, headers: &http::HeaderMap) 
     }
     head.extend_from_slice(b"\r\n");
     head
-}
-
-/// The answer when the direct forward failed before anything was answered.
-pub(crate) fn error_of(e: &io::Error) -> crate::error::Error {
-    if crate::error::is_timeout(e) {
-        crate::error::Error::UpstreamTimeout(e.to_string())
-    } else {
-        crate::error::Error::UpstreamUnreachable(e.to_string())
-    }
 }
 
 #[cfg(test)]

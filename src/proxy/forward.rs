@@ -7,26 +7,50 @@
 
 use crate::error::Error;
 use crate::http::framing::BodyFraming;
-use crate::proxy::outgoing::{map_send_error, send};
+use crate::ory::cache::Fetched;
+use crate::proxy::outgoing::{build_error, map_send_error, send, Outgoing};
 use crate::proxy::{direct, relay, App, Context, Dest};
 use std::io;
 
+/// What a forward and an upgrade both do first: who is asking (the session lookup and the
+/// token, or a refusal), then the request for the next hop, built from the client's.
+pub(crate) struct Prepared {
+    pub(crate) lookup: Option<Fetched>,
+    pub(crate) outgoing: Outgoing,
+}
+
 impl App {
+    /// Identifies the client and builds the next hop's request (no body yet).
+    pub(crate) fn prepare(
+        &self,
+        cx: &mut Context<'_>,
+        (dest, path, framing): (Dest, &str, BodyFraming),
+    ) -> Result<Prepared, Error> {
+        let (lookup, authorization) = self.identify(cx, dest)?;
+        let outgoing = self.build_request(
+            cx.req(),
+            (dest, path, framing),
+            authorization.as_deref(),
+            &cx.request_id,
+        )?;
+        Ok(Prepared { lookup, outgoing })
+    }
+
     /// A plain request or a WebSocket upgrade.
     pub(crate) fn forward_any(
         &self,
         cx: &mut Context<'_>,
         (dest, path, framing): (Dest, &str, BodyFraming),
-    ) -> u16 {
+    ) -> Result<u16, Error> {
         if !relay::connection_mentions_upgrade(cx.req()) {
             return self.forward(cx, (dest, path, framing));
         }
         // An upgraded connection has no room for a body: refuse one rather than guess where
         // it ends and the other protocol begins.
         if !matches!(framing, BodyFraming::None | BodyFraming::Length(0)) {
-            let e =
-                Error::BadRequest("a request with Connection: upgrade must not have a body".into());
-            return self.fail(cx, e);
+            return Err(Error::BadRequest(
+                "a request with Connection: upgrade must not have a body".into(),
+            ));
         }
         // Only WebSocket upgrades are relayed (SPEC §3: Upgrade is hop-by-hop otherwise). A
         // relayed h2c upgrade would let a client speak HTTP/2 straight to the application,
@@ -47,31 +71,14 @@ impl App {
         &self,
         cx: &mut Context<'_>,
         (dest, path, framing): (Dest, &str, BodyFraming),
-    ) -> u16 {
-        let (lookup, authorization) = match self.identify(cx, dest) {
-            Ok(x) => x,
-            Err(e) => return self.fail(cx, e),
-        };
-        let outgoing = match self.build_request(
-            cx.req(),
-            (dest, path, framing),
-            authorization.as_deref(),
-            &cx.request_id,
-        ) {
-            Ok(o) => o,
-            Err(e) => return self.fail(cx, e),
-        };
+    ) -> Result<u16, Error> {
+        let Prepared { lookup, outgoing } = self.prepare(cx, (dest, path, framing))?;
         if direct::eligible(self, dest, cx.method(), framing) {
-            let head = match outgoing.builder.body(()) {
-                Ok(built) => direct::request_head(cx.method(), path, built.headers()),
-                Err(e) => {
-                    let e = Error::BadRequest(format!("cannot forward request: {e}"));
-                    return self.fail(cx, e);
-                }
-            };
+            let built = outgoing.builder.body(()).map_err(build_error)?;
+            let head = direct::request_head(cx.method(), path, built.headers());
             return match self.forward_direct(cx, &head, lookup.as_ref()) {
-                Ok(status) => status,
-                Err(e) => self.fail(cx, direct::error_of(&e)),
+                Ok(answered) => answered,
+                Err(e) => Err(Dest::Upstream.io_error(&e)),
             };
         }
         let (_, body) = cx.ex.parts();
@@ -90,19 +97,14 @@ impl App {
                     "answered {} to a request without upgrade",
                     r.status().as_u16()
                 );
-                let error = match dest {
-                    Dest::Upstream => Error::UpstreamUnreachable(why),
-                    Dest::Ory => Error::OryUnreachable(why),
-                };
-                return self.fail(cx, error);
+                return Err(dest.unreachable(why));
             }
             Ok(r) => r,
             Err(e) => {
-                let error = match &cx.ex.body_state().error {
+                return Err(match &cx.ex.body_state().error {
                     Some((kind, message)) => client_body_error(*kind, message),
                     None => map_send_error(dest, e),
-                };
-                return self.fail(cx, error);
+                });
             }
         };
         let status = upstream_response.status().as_u16();

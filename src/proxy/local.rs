@@ -17,13 +17,13 @@ use crate::proxy::{header, App, Context};
 impl App {
     /// Answers a route the proxy serves itself (anything but [`Route::Ory`] and
     /// [`Route::Upstream`], which the caller forwards); returns the status.
-    pub(crate) fn serve_local(&self, cx: &mut Context<'_>, route: Route<'_>) -> u16 {
+    pub(crate) fn serve_local(&self, cx: &mut Context<'_>, route: Route<'_>) -> Result<u16, Error> {
         match route {
             Route::Jwks => {
                 // One snapshot: a reload in between cannot tear the document.
                 let keys = self.keys.as_ref().map(|k| k.current());
                 let jwks = keys.as_deref().map(KeySet::jwks_json).unwrap_or(b"");
-                self.serve_own(cx, 200, "application/json", jwks)
+                Ok(self.serve_own(cx, 200, "application/json", jwks))
             }
             Route::Alive => self.serve_read_only(cx, |_| {
                 (200, "application/json", br#"{"status":"ok"}"#.to_vec())
@@ -43,13 +43,13 @@ impl App {
                 self.serve_metrics(cx)
             }
             Route::Metrics | Route::ProxyOwn | Route::Ory(_) | Route::Upstream(_) => {
-                self.fail(cx, Error::NotFound)
+                Err(Error::NotFound)
             }
         }
     }
 
     /// The Prometheus page (`GET`/`HEAD`), on whichever port serves it.
-    pub(crate) fn serve_metrics(&self, cx: &mut Context<'_>) -> u16 {
+    pub(crate) fn serve_metrics(&self, cx: &mut Context<'_>) -> Result<u16, Error> {
         self.serve_read_only(cx, |_| {
             (200, metrics::CONTENT_TYPE, metrics::render().into_bytes())
         })
@@ -60,13 +60,12 @@ impl App {
         &self,
         cx: &mut Context<'_>,
         answer: impl FnOnce(&App) -> (u16, &'static str, Vec<u8>),
-    ) -> u16 {
+    ) -> Result<u16, Error> {
         if cx.method() != "GET" && cx.method() != "HEAD" {
-            let error = Error::MethodNotAllowed { allow: "GET, HEAD" };
-            return self.fail(cx, error);
+            return Err(Error::MethodNotAllowed { allow: "GET, HEAD" });
         }
         let (status, content_type, body) = answer(self);
-        self.serve_own(cx, status, content_type, &body)
+        Ok(self.serve_own(cx, status, content_type, &body))
     }
 
     /// Writes one of the proxy's own answers (never cached by intermediaries).

@@ -2,15 +2,17 @@
 //!
 //! Each client connection's thread runs [`App::handle`] for one request at a time and blocks on
 //! the network; the shared [`ureq::Agent`] keeps connections to Ory and the upstream alive
-//! between requests. Every failure becomes an [`Error`] and is answered in one place,
-//! [`App::fail`].
+//! between requests. Every step returns its failure as an [`Error`]; [`App::handle`] answers it
+//! in one place (`answer`).
 //!
 //! This file keeps the request's path readable from top to bottom: [`App::handle`] routes, then
 //! `forward` identifies the client (`identify`), builds and sends the next-hop request
 //! (`outgoing`) and hands the answer to `reply`. The proxy's own endpoints are in `local`,
 //! upgrades in [`crate::proxy::upgrade`]; [`Context`] is the one value every step takes.
 
+mod answer;
 mod context;
+mod dest;
 mod direct;
 mod forward;
 mod identify;
@@ -26,13 +28,13 @@ pub mod tls;
 pub mod upgrade;
 
 pub use context::{header, header_pairs, Context, MAX_REQUEST_ID};
+pub(crate) use dest::Dest;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::error_text::{self, Hops};
+use crate::error_text::Hops;
 use crate::http::conn::{Exchange, Handler};
 use crate::http::head::Request;
-use crate::http::response::Body;
 use crate::obs::health::Readiness;
 use crate::obs::metrics::{self, RouteKind};
 use crate::obs::warn_once::WarnOnce;
@@ -46,13 +48,6 @@ use crate::rewrite::Rewriter;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use ureq::config::AutoHeaderValue;
-
-/// Where a forwarded request goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dest {
-    Ory,
-    Upstream,
-}
 
 /// Idle connections the shared agent keeps to Ory and the upstream.
 const POOLED_CONNECTIONS: usize = 256;
@@ -170,7 +165,10 @@ impl App {
     pub fn handle(&self, ex: Exchange<'_>) {
         let _in_flight = metrics::request_started();
         let mut cx = Context::new(ex);
-        let status = self.route(&mut cx);
+        let status = match self.route(&mut cx) {
+            Ok(status) => status,
+            Err(error) => self.answer_error(&mut cx, error),
+        };
         let elapsed = cx.started.elapsed();
         metrics::request_finished(cx.route, status, elapsed);
         let cors_denied = self.warn_on_cors_denial(cx.req());
@@ -212,32 +210,31 @@ impl App {
         true
     }
 
-    /// Refuses, answers locally or forwards; returns the status.
-    fn route(&self, cx: &mut Context<'_>) -> u16 {
+    /// Refuses, answers locally or forwards; returns the status, or the error to answer with.
+    fn route(&self, cx: &mut Context<'_>) -> Result<u16, Error> {
         if let Some(refusal) = cx.ex.request.refusal.take() {
-            return self.fail(cx, refusal);
+            return Err(refusal);
         }
         if loops::came_back(cx.req(), &self.via_token) {
             // Sent to Ory by this proxy, or in tunnel mode, where only Ory is forwarded to.
             let ory = self.config.mode == crate::config::Mode::Tunnel
                 || header(cx.req(), "ory-base-url-rewrite") == Some(&self.ory_rewrite_base);
-            return self.fail(cx, Error::LoopDetected { ory });
+            return Err(Error::LoopDetected { ory });
         }
         let target = cx.target().to_owned();
         let method = cx.method().to_owned();
         let framing = cx.req().framing;
         let Some(t) = route::origin_form(&target) else {
-            let e = Error::BadRequest("request target must be a path".into());
-            return self.fail(cx, e);
+            return Err(Error::BadRequest("request target must be a path".into()));
         };
         // Before any route: a server resolving `..` its own way would reach another view than
         // the one the proxy judged (SPEC §9); `/.ory/…` and the proxy's own paths alike.
         if crate::policy::paths::has_dot_segment(t) {
             let e = Error::BadRequest("request target has a dot-segment ('.' or '..')".into());
-            return self.fail(cx, e);
+            return Err(e);
         }
         if method == "OPTIONS" && local::is_preflight(cx.req()) {
-            return self.answer_preflight(cx);
+            return Ok(self.answer_preflight(cx));
         }
         match route::classify_in(&self.config, t, &method) {
             Route::Ory(path) => {
@@ -250,42 +247,6 @@ impl App {
             }
             own => self.serve_local(cx, own),
         }
-    }
-
-    /// Answers with the JSON error body (an HTML page when a browser asks for one) and puts the
-    /// failure in words for the access line; returns the status. When the error leaves the
-    /// connection unusable, it closes after the answer.
-    pub(crate) fn fail(&self, cx: &mut Context<'_>, error: Error) -> u16 {
-        if error.closes_connection() {
-            cx.ex.close_after();
-        }
-        let status = error.status();
-        let explained = error_text::explain(&error, &self.hops);
-        let browser = error_text::wants_html(header(cx.req(), "accept"));
-        let (content_type, body) = if browser && !error.is_refusal() {
-            let page = error_text::html_page(&error, &explained, &cx.request_id);
-            ("text/html; charset=utf-8", page)
-        } else {
-            let body = error.json_body(&explained.summary, &cx.request_id);
-            ("application/json", body)
-        };
-        // A protected route refusing an anonymous request is the proxy doing its job: a plain
-        // access line, not an error.
-        if !error.is_refusal() {
-            cx.error = Some(explained.summary);
-        }
-        let extra = error.extra_headers();
-        let cors = self.cors_headers(cx.req(), false);
-        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", content_type)];
-        headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
-        headers.extend(cors.iter().map(|(n, v)| (*n, v.as_str())));
-        if let Ok(w) = cx
-            .ex
-            .respond(status, &headers, Body::Bytes(body.as_bytes()))
-        {
-            cx.bytes = w.body_bytes;
-        }
-        status
     }
 
     /// The CORS headers of an actual response to `request` (and a `--debug` line explaining

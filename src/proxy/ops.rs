@@ -22,17 +22,21 @@ impl Handler for OpsPort {
     fn handle(&self, ex: Exchange<'_>) {
         let app = &self.0;
         let mut cx = Context::new(ex);
-        if let Some(refusal) = cx.ex.request.refusal.take() {
-            app.fail(&mut cx, refusal);
-            return;
-        }
-        let target = cx.target().to_owned();
-        let path = origin_form(&target).map(|t| t.split('?').next().unwrap_or(t));
-        match path {
-            Some("/metrics") => app.serve_metrics(&mut cx),
-            Some("/health/alive") => app.serve_local(&mut cx, Route::Alive),
-            Some("/health/ready") => app.serve_local(&mut cx, Route::Ready),
-            _ => app.fail(&mut cx, Error::NotFound),
+        let result = match cx.ex.request.refusal.take() {
+            Some(refusal) => Err(refusal),
+            None => {
+                let target = cx.target().to_owned();
+                let path = origin_form(&target).map(|t| t.split('?').next().unwrap_or(t));
+                match path {
+                    Some("/metrics") => app.serve_metrics(&mut cx),
+                    Some("/health/alive") => app.serve_local(&mut cx, Route::Alive),
+                    Some("/health/ready") => app.serve_local(&mut cx, Route::Ready),
+                    _ => Err(Error::NotFound),
+                }
+            }
         };
+        if let Err(error) = result {
+            app.answer_error(&mut cx, error);
+        }
     }
 }

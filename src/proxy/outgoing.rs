@@ -149,13 +149,14 @@ pub(crate) enum SendError {
 }
 
 pub(crate) fn map_send_error(dest: Dest, e: SendError) -> Error {
-    match (dest, e) {
-        (_, SendError::Build(e)) => Error::BadRequest(format!("cannot forward request: {e}")),
-        (Dest::Upstream, SendError::Run(ureq::Error::Timeout(t))) => {
-            Error::UpstreamTimeout(t.to_string())
-        }
-        (Dest::Ory, SendError::Run(ureq::Error::Timeout(t))) => Error::OryTimeout(t.to_string()),
-        (Dest::Upstream, SendError::Run(e)) => Error::UpstreamUnreachable(e.to_string()),
-        (Dest::Ory, SendError::Run(e)) => Error::OryUnreachable(e.to_string()),
+    match e {
+        SendError::Build(e) => build_error(e),
+        SendError::Run(ureq::Error::Timeout(t)) => dest.timed_out(t.to_string()),
+        SendError::Run(e) => dest.unreachable(e.to_string()),
     }
+}
+
+/// A request the `http` builder refused (a header the client sent that cannot be forwarded).
+pub(crate) fn build_error(e: http::Error) -> Error {
+    Error::BadRequest(format!("cannot forward request: {e}"))
 }

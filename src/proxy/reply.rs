@@ -5,6 +5,7 @@
 //! [`App::reply`] takes over once the next hop has answered; everything before (routing, the
 //! session, the outgoing request) is in [`crate::proxy`].
 
+use crate::error::Error;
 use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::ory::cache::Fetched;
@@ -46,7 +47,7 @@ impl App {
         response_headers: &http::HeaderMap,
         mut reader: &mut dyn Read,
         lookup: Option<&Fetched>,
-    ) -> u16 {
+    ) -> Result<u16, Error> {
         let method = cx.method().to_owned();
         let target = cx.target().to_owned();
         // A map lookup instead of a walk over every header: names from ureq are lowercase.
@@ -121,8 +122,7 @@ impl App {
                 .take(body_rewrite::MAX_REWRITE_BODY + 1)
                 .read_to_end(&mut buffered);
             if let Err(e) = read {
-                let error = map_send_error(dest, SendError::Run(ureq::Error::Io(e)));
-                return self.fail(cx, error);
+                return Err(map_send_error(dest, SendError::Run(ureq::Error::Io(e))));
             }
             if buffered.len() as u64 <= body_rewrite::MAX_REWRITE_BODY {
                 rewritten = Some(self.rewriter.body(&buffered).unwrap_or(buffered));
@@ -157,6 +157,6 @@ impl App {
                 }
             }
         }
-        status
+        Ok(status)
     }
 }

@@ -17,6 +17,8 @@ use crate::http::framing::BodyFraming;
 use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::policy::headers;
+use crate::proxy::forward::Prepared;
+use crate::proxy::outgoing::build_error;
 use crate::proxy::relay::{self, NextHop, Relay};
 use crate::proxy::{App, Context, Dest};
 use std::io::{self, Read, Write};
@@ -29,16 +31,11 @@ impl App {
         cx: &mut Context<'_>,
         (dest, path): (Dest, &str),
         protocol: &str,
-    ) -> u16 {
+    ) -> Result<u16, Error> {
         // Whatever the answer, this connection carries no further request.
         cx.ex.close_after();
-        let Some(slot) = self.tunnels.reserve() else {
-            return self.fail(cx, Error::Overloaded);
-        };
-        let (lookup, authorization) = match self.identify(cx, dest) {
-            Ok(x) => x,
-            Err(e) => return self.fail(cx, e),
-        };
+        let slot = self.tunnels.reserve().ok_or(Error::Overloaded)?;
+        let Prepared { lookup, outgoing } = self.prepare(cx, (dest, path, BodyFraming::None))?;
         let origin = match dest {
             Dest::Ory => &self.config.sdk,
             Dest::Upstream => &self.config.upstream,
@@ -47,37 +44,13 @@ impl App {
             Dest::Ory => format!("{}{path}", self.config.sdk_path),
             Dest::Upstream => path.to_owned(),
         };
-        let outgoing = match self.build_request(
-            cx.req(),
-            (dest, path, BodyFraming::None),
-            authorization.as_deref(),
-            &cx.request_id,
-        ) {
-            Ok(o) => o,
-            Err(e) => return self.fail(cx, e),
-        };
-        let built = match outgoing.builder.body(()) {
-            Ok(b) => b,
-            Err(e) => {
-                let e = Error::BadRequest(format!("cannot forward request: {e}"));
-                return self.fail(cx, e);
-            }
-        };
+        let built = outgoing.builder.body(()).map_err(build_error)?;
         let method = cx.method().to_owned();
         let head = relay::request_head(&method, &full_path, built.headers(), protocol);
         let tls = origin.is_https();
-        let (upstream, answer, pending) =
-            match self.handshake(&origin.host, origin.port, tls, &head) {
-                Ok(x) => x,
-                Err(e) => {
-                    let error = if crate::error::is_timeout(&e) {
-                        timed_out(dest, e.to_string())
-                    } else {
-                        unreachable(dest, e.to_string())
-                    };
-                    return self.fail(cx, error);
-                }
-            };
+        let (upstream, answer, pending) = self
+            .handshake(&origin.host, origin.port, tls, &head)
+            .map_err(|e| dest.io_error(&e))?;
 
         let named = headers::connection_tokens(
             answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -111,19 +84,16 @@ impl App {
         if let Err(why) = check_switch(&answer, cx.req().header("sec-websocket-key")) {
             // Nothing the upstream sent after its 101 reaches the client.
             upstream.shutdown();
-            let who = match dest {
-                Dest::Ory => "Ory",
-                Dest::Upstream => "the upstream",
-            };
+            let who = dest.who();
             let message = format!("{who} answered the WebSocket upgrade {why}");
-            return self.fail(cx, Error::BadHandshake(message));
+            return Err(Error::BadHandshake(message));
         }
         let (client, client_pending) = match cx.ex.switch_protocols(protocol, &out) {
             Ok(x) => x,
             Err(e) => {
                 logger::error(&format!("{method} {path}: upgrade hand-over failed: {e}"));
                 upstream.shutdown();
-                return 101;
+                return Ok(101);
             }
         };
         let _ = upstream.set_write_timeout(self.config.upstream_timeout);
@@ -137,7 +107,7 @@ impl App {
         if let Err(e) = relay::spawn(relay) {
             logger::error(&format!("{method} {path}: cannot start relay: {e}"));
         }
-        101
+        Ok(101)
     }
 
     /// Connects, sends the head and reads the answer's head (and what followed it).
@@ -182,15 +152,14 @@ impl App {
         out: &[(&str, &str)],
         pending: Vec<u8>,
         upstream: NextHop,
-    ) -> u16 {
+    ) -> Result<u16, Error> {
         if answer
             .get("transfer-encoding")
             .is_some_and(|te| !te.eq_ignore_ascii_case("identity"))
         {
-            let e = Error::UpstreamUnreachable(
+            return Err(Error::UpstreamUnreachable(
                 "upstream declined the upgrade with a chunked body (not supported)".into(),
-            );
-            return self.fail(cx, e);
+            ));
         }
         let length = answer
             .get("content-length")
@@ -208,7 +177,7 @@ impl App {
         if let Ok(w) = cx.ex.respond(answer.status, out, body) {
             cx.bytes = w.body_bytes;
         }
-        answer.status
+        Ok(answer.status)
     }
 }
 
@@ -245,20 +214,6 @@ fn check_switch(answer: &relay::ResponseHead, key: Option<&str>) -> Result<(), S
             Err("with a Sec-WebSocket-Accept that does not match the request's key".into())
         }
         Some(_) => Ok(()),
-    }
-}
-
-fn unreachable(dest: Dest, message: String) -> Error {
-    match dest {
-        Dest::Ory => Error::OryUnreachable(message),
-        Dest::Upstream => Error::UpstreamUnreachable(message),
-    }
-}
-
-fn timed_out(dest: Dest, message: String) -> Error {
-    match dest {
-        Dest::Ory => Error::OryTimeout(message),
-        Dest::Upstream => Error::UpstreamTimeout(message),
     }
 }
 
