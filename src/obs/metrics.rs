@@ -137,7 +137,8 @@ pub fn connection_refused() {
     REFUSED.fetch_add(1, Relaxed);
 }
 
-/// An idle connection was closed to make room for a new one (`--max-connections`).
+/// An idle (or below `--min-data-rate`) connection was closed to make room for a new one
+/// (`--max-connections`).
 pub fn connection_shed() {
     SHED.fetch_add(1, Relaxed);
 }
@@ -302,7 +303,7 @@ pub fn render() -> String {
         ),
         (
             "ory_proxy_connections_shed_total",
-            "Idle connections closed to make room for new ones (--max-connections).",
+            "Idle or below --min-data-rate connections closed to make room for new ones (--max-connections).",
             &SHED,
         ),
     ];

@@ -3,10 +3,10 @@
 Usage: h11_answers.py HOST:PORT CASES_JSON
 
 Each case is {"method", "target", "headers"?: [[n, v]], "body"?: str, "again"?: bool,
-"raw"?: str (latin-1), "pause"?: seconds}. The request goes through h11 (so h11 knows what it
-asked, HEAD or an upgrade); with "raw", those bytes are written instead (hostile requests h11
-would refuse to write), with "pause" after them. With "again", a second identical request
-follows on the same connection when the first answer kept it.
+"raw"?: str (latin-1)}. The request goes through h11 (so h11 knows what it asked, HEAD or an
+upgrade); with "raw", those bytes are written instead (hostile requests h11 would refuse to
+write). With "again", a second identical request follows on the same connection when the first
+answer kept it.
 
 Prints one JSON list per case: for each answer its status, headers (lower-case names), body,
 whether the connection was kept, closed, or switched protocols. Any h11 ProtocolError (a
@@ -16,7 +16,6 @@ malformed answer, bad framing, bytes after a close) is an uncaught exception: ex
 import json
 import socket
 import sys
-import time
 
 import h11
 
@@ -73,8 +72,6 @@ def run(addr, case):
         if "raw" in case:
             out = case["raw"].encode("latin-1")
         sock.sendall(out)
-        if "pause" in case:
-            time.sleep(case["pause"])
         response, body, closed = next_answer(sock, conn)
         answer = {
             "status": response.status_code,
