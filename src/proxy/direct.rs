@@ -8,114 +8,36 @@
 //! A kept connection is shared by users one after another, so a byte that belongs to one
 //! answer must never be read as the next: a stray second response (a late one, or one hidden
 //! in a body longer than its `Content-Length`) would go to the next user, with its cookies.
-//! Hence the rules:
-//! - A connection goes back on the stack only when its answer's end was beyond doubt (one
-//!   `Content-Length`, chunked ending cleanly, or no body for HEAD/204/304), the answer said
-//!   nothing about closing, the answer ended exactly where the bytes read so far end, and a
-//!   non-blocking peek finds nothing waiting (no bytes, no end). This happens the moment the
-//!   end is read, before the client has the last bytes, so its next request finds it.
-//! - Taking one from the stack does the same peek: anything waiting means closed and
-//!   discarded (as Go's Transport and nginx do), then the next one or a new connection. Bytes
-//!   (not just the end) are an upstream bug: one WARN per upstream says so.
+//! Hence the rules, the first two here and the looks at the socket in [`crate::proxy::pool`]:
+//! - A connection is offered back to the pool only when its answer's end was beyond doubt (one
+//!   `Content-Length`, chunked ending cleanly, or no body for HEAD/204/304) and the answer said
+//!   nothing about closing; the pool keeps it only when nothing was read past the answer and
+//!   nothing is waiting. This happens the moment the end is read, before the client has the
+//!   last bytes, so its next request finds it.
 //! - A request is sent again, once, on a new connection only when a kept one was closed by
 //!   the peer (end or reset) before any byte of an answer: never after a timeout or after part
 //!   of an answer, since the upstream may have acted on it. `--upstream-timeout` bounds the
-//!   whole exchange up to the answer's head, the resend included.
+//!   whole exchange up to the answer's head, the resend included, without a system call in
+//!   the usual case (the socket's read timeout already is the whole budget).
 //!
-//! The peek is one `recv(MSG_PEEK|MSG_DONTWAIT)` ([`crate::sys::peek_nonblocking`]) per put and
-//! per take. The answer is parsed here (`httparse`); its body is delimited by `Content-Length`,
-//! chunked encoding (read with the same reader as request bodies), or the end of the
-//! connection (then never kept).
+//! The answer is parsed here (`httparse`); its body is delimited by `Content-Length`, chunked
+//! encoding (read with the same reader as request bodies), or the end of the connection (then
+//! never kept).
 
 use crate::http::body::BodyState;
 use crate::http::framing::BodyFraming;
 use crate::http::input::Input;
+use crate::proxy::pool::Pool;
 use crate::proxy::Dest;
 use crate::proxy::{App, Context};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ureq::http;
 
 /// Largest response head read from the upstream.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
-/// Idle connections kept at most.
-const MAX_IDLE: usize = 256;
-/// An idle connection older than this is closed rather than used.
-const MAX_IDLE_AGE: Duration = Duration::from_secs(15);
-
-/// Idle upstream connections, most recently used last.
-static IDLE: Mutex<Vec<(Input, Instant)>> = Mutex::new(Vec::new());
-
-/// What a look at an idle connection found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Idle {
-    /// Nothing waiting: the connection can carry the next request.
-    Quiet,
-    /// The upstream closed it (or it failed): dropped without a word.
-    Closed,
-    /// Bytes nobody asked for: an upstream bug; dropped, and the operator is told.
-    Stray,
-}
-
-/// Looks at a connection between answers without waiting: one `recv(MSG_PEEK|MSG_DONTWAIT)`.
-fn look(conn: &Input) -> Idle {
-    if !conn.buffered().is_empty() {
-        return Idle::Stray;
-    }
-    match crate::sys::peek_nonblocking(conn.stream()) {
-        Ok(None) => Idle::Quiet,
-        Ok(Some(0)) | Err(_) => Idle::Closed,
-        Ok(Some(_)) => Idle::Stray,
-    }
-}
-
-impl App {
-    /// The most recently used idle connection that is not too old and has nothing waiting.
-    fn take_idle(&self) -> Option<Input> {
-        loop {
-            let conn = {
-                let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-                idle.retain(|(_, since)| since.elapsed() < MAX_IDLE_AGE);
-                idle.pop().map(|(c, _)| c)?
-            };
-            match look(&conn) {
-                Idle::Quiet => return Some(conn),
-                Idle::Closed => {}
-                Idle::Stray => self.warn_stray("while it was idle"),
-            }
-        }
-    }
-
-    /// Keeps a connection whose answer ended exactly where the bytes read so far end, if
-    /// nothing arrived after it.
-    fn put_idle(&self, conn: Input) {
-        match look(&conn) {
-            Idle::Quiet => {}
-            Idle::Closed => return,
-            Idle::Stray => return self.warn_stray("after the end of an answer"),
-        }
-        let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() >= MAX_IDLE {
-            idle.remove(0);
-        }
-        idle.push((conn, Instant::now()));
-    }
-
-    /// Once per upstream (rate-limited): stray bytes on a kept connection are an upstream bug.
-    fn warn_stray(&self, when: &str) {
-        let origin = &self.config.upstream.origin;
-        if self.stray_warnings.should_warn(origin, Instant::now()) {
-            crate::obs::logger::warn(&format!(
-                "upstream {origin} sent bytes nobody asked for on a kept connection ({when}); \
-                 the connection was closed, not reused. This is a bug in the application: an \
-                 answer longer than its Content-Length, or a second answer to one request"
-            ));
-        }
-    }
-}
-
 /// Whether a request can take the direct path.
 pub(crate) fn eligible(app: &App, dest: Dest, method: &str, framing: BodyFraming) -> bool {
     dest == Dest::Upstream
@@ -169,7 +91,7 @@ impl App {
         let ambiguous = (has_length && headers.contains_key("transfer-encoding"))
             || (has_length && !chunked && length.is_none());
         let mut body = Answer {
-            app: self,
+            pool: &self.upstream_pool,
             state: framing.map(|f| BodyState::new(f, false)),
             input: Some(upstream),
             keep: !closes && !ambiguous && framing.is_some(),
@@ -183,7 +105,7 @@ impl App {
     /// Returns the connection, the status, the headers and whether the answer was HTTP/1.1.
     fn exchange_head(&self, head: &[u8]) -> io::Result<(Input, u16, http::HeaderMap, bool)> {
         let deadline = Instant::now() + self.config.upstream_timeout;
-        if let Some(mut kept) = self.take_idle() {
+        if let Some(mut kept) = self.upstream_pool.take() {
             // The upstream may have closed the kept connection just as it was taken. Only
             // then, with no byte of an answer read, is the request sent again, once; never
             // after a timeout or part of an answer (the upstream may have acted on it).
@@ -346,7 +268,7 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
 /// The answer's body as the reply reads it; its connection goes back to the idle stack the
 /// moment the body's end is read, if the answer ended exactly there.
 struct Answer<'a> {
-    app: &'a App,
+    pool: &'a Pool,
     /// `None`: delimited by the end of the connection.
     state: Option<BodyState>,
     input: Option<Input>,
@@ -358,7 +280,7 @@ impl Answer<'_> {
         if self.state.as_ref().is_some_and(BodyState::done) {
             if let Some(input) = self.input.take() {
                 if self.keep {
-                    self.app.put_idle(input);
+                    self.pool.put(input);
                 }
             }
         }
@@ -414,6 +336,32 @@ mod tests {
             b"junk\r\n\r\n",
         ] {
             assert!(parse_head(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_an_unambiguous_content_length_counts() {
+        let of = |values: &[&str]| {
+            let mut headers = http::HeaderMap::new();
+            for v in values {
+                headers.append("content-length", http::HeaderValue::from_str(v).unwrap());
+            }
+            content_length(&headers)
+        };
+        assert_eq!(of(&[]), None);
+        assert_eq!(of(&["5"]), Some(5));
+        assert_eq!(of(&["5", " 5 "]), Some(5));
+        assert_eq!(of(&["5, 5"]), Some(5));
+        for bad in [
+            &["+5"][..],
+            &["5", "6"],
+            &["5, 6"],
+            &["-1"],
+            &["0x5"],
+            &[""],
+            &["5,"],
+        ] {
+            assert_eq!(of(bad), None, "{bad:?}");
         }
     }
 

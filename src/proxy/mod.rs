@@ -20,6 +20,7 @@ mod local;
 mod loops;
 pub mod ops;
 mod outgoing;
+mod pool;
 pub mod relay;
 mod reply;
 mod resolve;
@@ -86,11 +87,11 @@ pub struct App {
     pub(crate) large_token_warned: AtomicBool,
     /// The WebSocket relays running, bounded.
     pub(crate) tunnels: relay::Tunnels,
-    /// Upstreams already warned about for bytes on an idle kept connection.
-    pub(crate) stray_warnings: WarnOnce,
     /// This process's `Via` token: forwarded requests carry `Via: 1.1 <token>`, and a request
     /// arriving with it came back ([`loops`]).
     pub(crate) via_token: String,
+    /// Idle connections to the upstream for [`direct`] forwards.
+    pub(crate) upstream_pool: pool::Pool,
 }
 
 impl App {
@@ -152,10 +153,10 @@ impl App {
             roots,
             hops: Hops::new(&config.upstream.origin, &config.issuer, &config.sdk_source),
             cors_warnings: WarnOnce::new(),
-            stray_warnings: WarnOnce::new(),
             via_token: loops::token(),
             tunnels: relay::Tunnels::default(),
             large_token_warned: AtomicBool::new(false),
+            upstream_pool: pool::Pool::new(&config.upstream.origin),
             keys,
             config,
         }
