@@ -5,38 +5,14 @@ use crate::util::{Req, Resp};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Builds the example (a no-op when `cargo test` already did) next to the binary under test.
-fn playground_binary() -> PathBuf {
-    let bin = PathBuf::from(crate::util::proxy::BUILT_BIN);
-    let profile_dir = bin.parent().expect("profile directory").to_path_buf();
-    let target_dir = profile_dir.parent().expect("target directory");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "playground",
-            "--manifest-path",
-        ])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cargo.arg("--release");
-    }
-    let status = cargo
-        .status()
-        .expect("run cargo build --example playground");
-    assert!(status.success(), "building the playground failed: {status}");
-    profile_dir.join("examples").join("playground")
-}
 
 /// The running playground; killed on drop.
 struct Playground {
     child: Child,
+    /// Everything it printed on stderr (the proxy's banner and access lines).
+    log: Arc<Mutex<String>>,
     /// `http://localhost:PORT` as printed.
     public: String,
     /// The same port on 127.0.0.1, where the proxy listens.
@@ -51,13 +27,24 @@ impl Drop for Playground {
 }
 
 fn start() -> Playground {
-    let mut child = Command::new(playground_binary())
+    let mut child = Command::new(crate::util::proxy::example_binary("playground"))
         .args(["--port", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the playground");
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().expect("stderr");
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -77,8 +64,22 @@ fn start() -> Playground {
     let port = public.rsplit(':').next().expect("port");
     Playground {
         child,
+        log,
         base: format!("http://127.0.0.1:{port}"),
         public,
+    }
+}
+
+impl Playground {
+    /// The access lines (every request through the proxy) answered 404.
+    fn not_found(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" 404 "))
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -252,8 +253,70 @@ fn a_real_browser_walks_the_playground() {
         .contains("Signed in as <b>demo@example.org</b>"));
     browser.click(&browser.wait_for("header #signout"));
     browser.wait_for("#anon");
+    // Every request of the walk went through the proxy: none was answered 404 (webauthn.js
+    // and the favicon were, on every sign-in). Icons load after the page: give them a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let log = pg.log.lock().unwrap().clone();
+    assert!(
+        log.contains("GET /.ory/.well-known/ory/webauthn.js 200 "),
+        "the sign-in page's script was loaded and found: {log}"
+    );
+    assert_eq!(pg.not_found(), Vec::<String>::new(), "{log}");
     eprintln!(
         "playground browser test: screenshot at {}",
         target.display()
+    );
+}
+
+#[test]
+fn the_sign_in_page_says_where_the_user_was_going() {
+    let pg = start();
+    let going = format!("{}/orders?id=1&x=<b>", pg.public);
+    let r = Req::get(&format!(
+        "{}/.ory/self-service/login/browser?return_to={}",
+        pg.base,
+        going
+            .replace('&', "%26")
+            .replace('?', "%3F")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+    ))
+    .header("Accept", "text/html")
+    .send();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = r.header("location").expect("location").to_owned();
+    let path = to
+        .strip_prefix(&pg.public)
+        .unwrap_or_else(|| panic!("{to}"));
+    let csrf = cookie(&r, "csrf_token_").expect("CSRF cookie");
+    let page = Req::get(&format!("{}{path}", pg.base))
+        .header("Cookie", &csrf)
+        .send();
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains(&format!(
+            "<p class=\"going\">Afterwards you go back to <code>{}/orders?id=1&amp;x=&lt;b&gt;</code></p>",
+            pg.public
+        )),
+        "{html}"
+    );
+    // The sign-up link keeps it, and the page's script and icon are served, not 404.
+    assert!(
+        html.contains(
+            "/.ory/self-service/registration/browser?return_to=http%3A%2F%2Flocalhost%3A"
+        ),
+        "{html}"
+    );
+    let js = Req::get(&format!("{}/.ory/.well-known/ory/webauthn.js", pg.base)).send();
+    assert_eq!(js.status, 200);
+    assert!(
+        html.contains("<link rel=\"icon\" href=\"data:,\">"),
+        "{html}"
+    );
+    let icon = Req::get(&format!("{}/favicon.ico", pg.base)).send();
+    assert_eq!(
+        (icon.status, icon.header("content-type")),
+        (200, Some("image/svg+xml"))
     );
 }

@@ -21,6 +21,7 @@ mod doubles;
 mod edge_cases;
 mod error_bodies;
 mod errors;
+mod fake_ory;
 mod forwarding;
 mod frameworks;
 mod health;

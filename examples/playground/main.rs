@@ -15,7 +15,9 @@
 //! - ory-proxy itself (the library's `server::serve`, the code the binary runs) on
 //!   `http://localhost:4000`, in front of both.
 //!
-//! Nothing here is for production: the identity server accepts every password.
+//! Nothing here is for production: the identity server accepts every password. To put the
+//! fake in front of your own application instead, keep it running on its own:
+//! `cargo run --release --example fake-ory` (see `examples/fake-ory/main.rs`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -138,6 +140,12 @@ impl DemoApp {
                 match (req.method.as_str(), req.path()) {
                     ("GET", "/") => home(req, &public, &proxy, &jwks).into(),
                     ("GET", "/logout") => logout(req, &public, &proxy).into(),
+                    // Browsers ask for an icon; a 404 in the network log would look like a bug.
+                    ("GET", "/favicon.svg" | "/favicon.ico") => Reply::new(200)
+                        .header("Content-Type", "image/svg+xml")
+                        .header("Cache-Control", "max-age=86400")
+                        .body(page::FAVICON)
+                        .into(),
                     _ => Reply::new(404)
                         .header("Content-Type", "text/plain; charset=utf-8")
                         .body("not found")

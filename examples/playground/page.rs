@@ -20,7 +20,8 @@ pub fn layout(right: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>ory-proxy playground</title><style>{STYLE}</style></head><body>\
+         <title>ory-proxy playground</title>\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body>\
          <header><span class=\"brand\">ory-proxy playground</span>\
          <span class=\"right\">{right}</span></header><main>{body}</main></body></html>"
     )
@@ -163,3 +164,9 @@ th,td{text-align:left;padding:.4rem .8rem;border-bottom:1px solid #eceef3;font-s
 vertical-align:top}th{font-weight:600;white-space:nowrap;width:11rem}\
 code{background:#eceef4;padding:0 .25rem;border-radius:3px;font-size:.9em}pre code{background:none}\
 .muted{color:#6a7080;font-size:.9rem}details{margin-top:1rem}summary{cursor:pointer;font-weight:600}";
+
+/// The demo app's icon: a key on the playground's purple.
+pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">\
+<rect width=\"32\" height=\"32\" rx=\"7\" fill=\"#5a3fd6\"/>\
+<circle cx=\"12\" cy=\"16\" r=\"5\" fill=\"none\" stroke=\"#fff\" stroke-width=\"3\"/>\
+<path d=\"M17 16h10M23 16v4M26 16v3\" stroke=\"#fff\" stroke-width=\"3\"/></svg>\n";

@@ -10,7 +10,7 @@
 use super::server::{Action, Handler, Recorded, Reply, TestServer};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,8 +94,13 @@ pub struct FakeOry {
 impl FakeOry {
     /// Starts it on `127.0.0.1:0`.
     pub fn start() -> FakeOry {
+        FakeOry::start_on(TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+    }
+
+    /// Starts it on a listener bound by the caller (the fake-ory example's fixed port).
+    pub fn start_on(listener: TcpListener) -> FakeOry {
         let mut state_out = None;
-        let server = TestServer::start(|addr: SocketAddr| -> Handler {
+        let server = TestServer::start_on(listener, |addr: SocketAddr| -> Handler {
             let state = Arc::new(State {
                 origin: format!("http://{addr}"),
                 sessions: Mutex::new(Vec::new()),
@@ -285,6 +290,13 @@ fn handle(state: &Arc<State>, req: &Recorded) -> Action {
     }
     if req.path() == "/sessions/whoami" {
         return whoami(state, req);
+    }
+    if req.path() == super::ory_pages::WEBAUTHN_JS_PATH {
+        // Kratos' pages load it; a 404 in every sign-in's network log misleads.
+        return Reply::new(200)
+            .header("Content-Type", "text/javascript; charset=utf-8")
+            .body(super::ory_pages::WEBAUTHN_JS)
+            .into();
     }
     super::ory_flows::handle(state, req)
         .unwrap_or_else(|| error_reply(404, "The requested resource could not be found").into())

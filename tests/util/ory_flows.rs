@@ -40,6 +40,9 @@ pub fn csrf_cookie_name(origin: &str) -> String {
     format!("csrf_token_{hash:016x}")
 }
 
+/// Flows kept; the oldest is forgotten first.
+const MAX_FLOWS: usize = 1000;
+
 pub(super) fn handle(state: &State, req: &Recorded) -> Option<Action> {
     let action = match (req.method.as_str(), req.path()) {
         ("GET", "/self-service/login/browser") => login_browser(state, req, "login"),
@@ -102,7 +105,14 @@ fn login_browser(state: &State, req: &Recorded, kind: &'static str) -> Action {
         return_to: req.query_param("return_to").map(percent_decode),
         session_token: None,
     };
-    state.flows.lock().unwrap().push(flow.clone());
+    {
+        // Bounded: the fake-ory example runs for days; a flow older than this many is gone.
+        let mut flows = state.flows.lock().unwrap();
+        if flows.len() >= MAX_FLOWS {
+            flows.remove(0);
+        }
+        flows.push(flow.clone());
+    }
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax",
         csrf_cookie_name(&state.origin),
@@ -149,7 +159,13 @@ fn login_page(state: &State, req: &Recorded, kind: &str) -> Action {
         return error_reply(404, "Unable to locate the resource").into();
     };
     let action = format!("{}/self-service/{kind}?flow={}", state.origin, flow.id);
-    let html = super::ory_pages::flow_page(&state.origin, kind, &action, &flow.csrf_token);
+    let html = super::ory_pages::flow_page(
+        &state.origin,
+        kind,
+        &action,
+        &flow.csrf_token,
+        flow.return_to.as_deref(),
+    );
     Reply::new(200)
         .header("Content-Type", "text/html; charset=utf-8")
         .body(html)

@@ -29,6 +29,31 @@ pub fn bin() -> std::ffi::OsString {
         .unwrap_or_else(|| BUILT_BIN.into())
 }
 
+/// Builds an example (`playground`, `fake-ory`; a no-op when `cargo test` already did) next to
+/// the binary under test and returns its path.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let bin = std::path::PathBuf::from(BUILT_BIN);
+    let profile_dir = bin.parent().expect("profile directory").to_path_buf();
+    let target_dir = profile_dir.parent().expect("target directory");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(["build", "--quiet", "--example", name, "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    let status = cargo
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build --example {name}: {e}"));
+    assert!(
+        status.success(),
+        "building the example {name} failed: {status}"
+    );
+    profile_dir.join("examples").join(name)
+}
+
 /// How long start-up may take on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -185,6 +185,9 @@ struct Shared {
     accepted: AtomicUsize,
     /// Connections that carried at least one request.
     used: AtomicUsize,
+    /// How many requests are kept for [`TestServer::requests`], the oldest dropped first
+    /// (unlimited for tests; the fake-ory example keeps running for days).
+    record_limit: AtomicUsize,
     handler: Handler,
 }
 
@@ -200,6 +203,14 @@ impl TestServer {
     /// own origin in their answers).
     pub fn start(make_handler: impl FnOnce(SocketAddr) -> Handler) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        TestServer::start_on(listener, make_handler)
+    }
+
+    /// Serves on a listener bound by the caller (the fake-ory example's fixed port).
+    pub fn start_on(
+        listener: TcpListener,
+        make_handler: impl FnOnce(SocketAddr) -> Handler,
+    ) -> TestServer {
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
@@ -207,6 +218,7 @@ impl TestServer {
             connections: Mutex::new(HashMap::new()),
             accepted: AtomicUsize::new(0),
             used: AtomicUsize::new(0),
+            record_limit: AtomicUsize::new(usize::MAX),
             handler: make_handler(addr),
         });
         let accept_shared = Arc::clone(&shared);
@@ -243,6 +255,11 @@ impl TestServer {
     /// proxy's start-up reachability check, does not count).
     pub fn connection_count(&self) -> usize {
         self.shared.used.load(Ordering::SeqCst)
+    }
+
+    /// Keeps at most `n` requests for [`TestServer::requests`], dropping the oldest.
+    pub fn limit_records(&self, n: usize) {
+        self.shared.record_limit.store(n, Ordering::Relaxed);
     }
 
     /// Forgets the requests received so far.
@@ -321,7 +338,15 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
         if std::mem::take(&mut first) {
             shared.used.fetch_add(1, Ordering::SeqCst);
         }
-        shared.requests.lock().unwrap().push(request.clone());
+        {
+            let mut requests = shared.requests.lock().unwrap();
+            let limit = shared.record_limit.load(Ordering::Relaxed).max(1);
+            let len = requests.len();
+            if len >= limit {
+                requests.drain(..len + 1 - limit);
+            }
+            requests.push(request.clone());
+        }
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
