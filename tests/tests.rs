@@ -25,6 +25,7 @@ mod fake_ory;
 mod forwarding;
 mod frameworks;
 mod health;
+mod identity_headers;
 mod interop;
 mod jwt_session;
 mod key_reload;

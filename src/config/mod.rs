@@ -29,7 +29,7 @@ pub use limits::{
 pub use mode::Mode;
 pub use raw::{parse_duration, removed_flag, RawArgs};
 
-use mode::{session_options, tunnel_usage};
+use mode::{identity_headers, session_options, tunnel_usage};
 use raw::{flag_or_env, split_list};
 
 /// Everything the proxy needs to run.
@@ -105,6 +105,9 @@ pub struct Config {
     /// `--require-session`: normalised path prefixes that need a session (see
     /// [`crate::policy::protect`]). Default none.
     pub require_session: Vec<String>,
+    /// `--identity-header NAME=PATH`: session values sent to the upstream as request fields
+    /// (see [`crate::policy::identity`]). Default none.
+    pub identity_headers: Vec<crate::policy::identity::IdentityHeader>,
     /// Key reload polling, trusted proxies, the metrics address ([`deploy`]).
     pub deploy: Deploy,
 }
@@ -143,6 +146,10 @@ impl Config {
         let (jwt_session, require_session) = match mode {
             Mode::Proxy => session_options(raw, env)?,
             Mode::Tunnel => (Default::default(), Vec::new()),
+        };
+        let identity_headers = match mode {
+            Mode::Proxy => identity_headers(raw, env)?,
+            Mode::Tunnel => Vec::new(),
         };
         let deploy = Deploy::from_raw(raw, jwks_file.is_some(), env)?;
         let places::Places {
@@ -201,6 +208,7 @@ impl Config {
             sdk_source,
             jwt_session,
             require_session,
+            identity_headers,
             deploy,
         })
     }

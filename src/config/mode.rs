@@ -8,6 +8,7 @@
 
 use super::raw::{flag_or_env, split_list, RawArgs};
 use super::SessionClaim;
+use crate::policy::identity::IdentityHeader;
 
 /// What the process is: the proxy in front of an application, or a tunnel to Ory beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,7 @@ pub(crate) fn tunnel_usage(raw: &RawArgs) -> Result<(), String> {
         ("--rewrite-host", raw.rewrite_host),
         ("--jwt-session", raw.jwt_session.is_some()),
         ("--require-session", !raw.require_session.is_empty()),
+        ("--identity-header", !raw.identity_headers.is_empty()),
         ("--jwt-ttl", raw.jwt_ttl.is_some()),
         ("--jwks-file", raw.jwks_file.is_some()),
         ("--session-cache-ttl", raw.session_cache_ttl.is_some()),
@@ -97,6 +99,36 @@ pub(crate) fn session_options(
     Ok((mode, prefixes))
 }
 
+/// `--identity-header NAME=PATH` (or `ORY_PROXY_IDENTITY_HEADERS`, comma-separated): the values
+/// come from the session lookup, so `--no-jwt` makes it a usage error; a name given twice (in
+/// any case spelling) is one too, since only one value can be sent.
+pub(crate) fn identity_headers(
+    raw: &RawArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<IdentityHeader>, String> {
+    let (specs, source) = if raw.identity_headers.is_empty() {
+        let from_env = env("ORY_PROXY_IDENTITY_HEADERS").unwrap_or_default();
+        (split_list(&[from_env]), "ORY_PROXY_IDENTITY_HEADERS")
+    } else {
+        (split_list(&raw.identity_headers), "--identity-header")
+    };
+    if let (true, Some(first)) = (raw.no_jwt, specs.first()) {
+        return Err(format!(
+            "{source} '{first}' needs the session lookup that --no-jwt turns off"
+        ));
+    }
+    let mut headers: Vec<IdentityHeader> = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let header =
+            IdentityHeader::parse(spec).map_err(|why| format!("{source} '{spec}': {why}"))?;
+        if crate::policy::identity::is_configured(&headers, &header.name) {
+            return Err(format!("{source} '{spec}': {} is given twice", header.name));
+        }
+        headers.push(header);
+    }
+    Ok(headers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +171,9 @@ mod tests {
             ("--require-session", |r| {
                 r.require_session = vec!["/".into()]
             }),
+            ("--identity-header", |r| {
+                r.identity_headers = vec!["X-User=identity.id".into()]
+            }),
         ] {
             let mut r = raw("http://localhost:3000");
             r.tunnel = true;
@@ -147,12 +182,91 @@ mod tests {
             assert!(e.starts_with(flag) && e.contains("tunnel mode"), "{e}");
         }
         // The session variables are ignored in tunnel mode.
-        let env = |k: &str| (k == "ORY_PROXY_REQUIRE_SESSION").then(|| "/a".to_owned());
+        let env = |k: &str| {
+            matches!(
+                k,
+                "ORY_PROXY_REQUIRE_SESSION" | "ORY_PROXY_IDENTITY_HEADERS"
+            )
+            .then(|| {
+                if k.ends_with("SESSION") {
+                    "/a"
+                } else {
+                    "X-User=identity.id"
+                }
+                .to_owned()
+            })
+        };
         let mut r = raw("http://localhost:3000");
         r.tunnel = true;
         assert!(Config::from_raw(&r, &env)
             .unwrap()
             .require_session
             .is_empty());
+        assert!(Config::from_raw(&r, &env)
+            .unwrap()
+            .identity_headers
+            .is_empty());
+    }
+
+    #[test]
+    fn identity_header_flags_and_variable() {
+        let mut r = raw("http://localhost:3000");
+        r.identity_headers = vec![
+            "X-Auth-Request-Email=identity.traits.email".into(),
+            "X-Auth-Request-User=identity.id,X-Aal=authenticator_assurance_level".into(),
+        ];
+        let c = Config::from_raw(&r, &no_env).unwrap();
+        let names: Vec<_> = c.identity_headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["X-Auth-Request-Email", "X-Auth-Request-User", "X-Aal"]
+        );
+        let env = |k: &str| {
+            (k == "ORY_PROXY_IDENTITY_HEADERS").then(|| "X-A=identity.id, X-B=x".to_owned())
+        };
+        assert_eq!(
+            Config::from_raw(&raw("http://localhost:3000"), &env)
+                .unwrap()
+                .identity_headers
+                .len(),
+            2
+        );
+        // The flag wins over the variable.
+        assert_eq!(
+            Config::from_raw(&r, &env).unwrap().identity_headers.len(),
+            3
+        );
+
+        r.no_jwt = true;
+        let e = Config::from_raw(&r, &no_env).unwrap_err();
+        assert_eq!(
+            e,
+            "--identity-header 'X-Auth-Request-Email=identity.traits.email' needs the session \
+             lookup that --no-jwt turns off"
+        );
+        let mut n = raw("http://localhost:3000");
+        n.no_jwt = true;
+        let e = Config::from_raw(&n, &env).unwrap_err();
+        assert!(
+            e.starts_with("ORY_PROXY_IDENTITY_HEADERS 'X-A=identity.id' needs"),
+            "{e}"
+        );
+
+        let mut d = raw("http://localhost:3000");
+        d.identity_headers = vec![
+            "X-User=identity.id".into(),
+            "x-user=identity.traits.email".into(),
+        ];
+        let e = Config::from_raw(&d, &no_env).unwrap_err();
+        assert_eq!(
+            e,
+            "--identity-header 'x-user=identity.traits.email': x-user is given twice"
+        );
+        d.identity_headers = vec!["Host=identity.id".into()];
+        let e = Config::from_raw(&d, &no_env).unwrap_err();
+        assert!(
+            e.starts_with("--identity-header 'Host=identity.id': Host is a field"),
+            "{e}"
+        );
     }
 }

@@ -44,6 +44,8 @@ pub struct RawArgs {
     /// `--jwt-session`, `--require-session` (issue 11).
     pub jwt_session: Option<String>,
     pub require_session: Vec<String>,
+    /// `--identity-header NAME=PATH` (issue 18), as given.
+    pub identity_headers: Vec<String>,
     /// `--jwks-reload-interval`, `--trusted-proxies`, `--metrics-address` (issue 12).
     pub jwks_reload_interval: Option<String>,
     pub trusted_proxies: Vec<String>,

@@ -26,11 +26,11 @@ impl App {
         cx: &mut Context<'_>,
         (dest, path, framing): (Dest, &str, BodyFraming),
     ) -> Result<Prepared, Error> {
-        let (lookup, authorization) = self.identify(cx, dest)?;
+        let (lookup, signed) = self.identify(cx, dest)?;
         let outgoing = self.build_request(
             cx.req(),
             (dest, path, framing),
-            authorization.as_deref(),
+            signed.as_ref(),
             &cx.request_id,
         )?;
         Ok(Prepared { lookup, outgoing })

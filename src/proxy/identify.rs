@@ -14,6 +14,7 @@ use crate::ory::cache::{Cached, Fetched};
 use crate::ory::claims::large_token_warning;
 use crate::ory::jwt::{Claims, KeySet};
 use crate::ory::session::{self, Credentials, Session};
+use crate::policy::identity::{self, Found};
 use crate::policy::protect;
 use crate::proxy::{header_pairs, App, Context, Dest};
 use std::borrow::Cow;
@@ -21,15 +22,22 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What a signed-in request carries to the upstream: the token, and the `--identity-header`
+/// fields (empty when none are configured or the session has none of the values).
+pub(crate) struct Signed {
+    pub(crate) authorization: Arc<str>,
+    pub(crate) identity: Arc<[(String, String)]>,
+}
+
 impl App {
-    /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and the
-    /// `Authorization` value to send; an anonymous request on a `--require-session` path is
+    /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and what a
+    /// signed-in request carries (the `Authorization` value, the identity fields); an anonymous request on a `--require-session` path is
     /// refused here, before anything is forwarded.
     pub(crate) fn identify(
         &self,
         cx: &mut Context<'_>,
         dest: Dest,
-    ) -> Result<(Option<Fetched>, Option<Arc<str>>), Error> {
+    ) -> Result<(Option<Fetched>, Option<Signed>), Error> {
         let lookup = if dest == Dest::Upstream && self.config.jwt {
             let (found, outcome) = self.session_of(&cx.ex.request, &cx.request_id);
             if let Some(outcome) = outcome {
@@ -39,8 +47,8 @@ impl App {
         } else {
             None
         };
-        let authorization = match lookup.as_ref() {
-            Some(fetched) => self.authorization_for(&fetched.cached)?,
+        let signed = match lookup.as_ref() {
+            Some(fetched) => self.signed_for(&fetched.cached)?,
             None => None,
         };
         if dest == Dest::Upstream {
@@ -52,11 +60,60 @@ impl App {
                 &c.public.origin,
                 asked,
                 target,
-                authorization.is_some(),
+                signed.is_some(),
             );
             verdict.refusal().map_or(Ok(()), Err)?;
         }
-        Ok((lookup, authorization))
+        Ok((lookup, signed))
+    }
+
+    /// The token and the identity fields for an active session, `None` for an anonymous one.
+    fn signed_for(&self, cached: &Cached) -> Result<Option<Signed>, Error> {
+        let Some(authorization) = self.authorization_for(cached)? else {
+            return Ok(None);
+        };
+        let identity = match &cached.session {
+            Session::Active(active) if !self.config.identity_headers.is_empty() => {
+                cached.identity_headers(|| self.identity_fields(active))
+            }
+            _ => Arc::from([]),
+        };
+        Ok(Some(Signed {
+            authorization,
+            identity,
+        }))
+    }
+
+    /// The `--identity-header` fields of a session; a value that cannot be sent intact is left
+    /// out with a warning, once per configured field.
+    fn identity_fields(&self, active: &session::ActiveSession) -> Arc<[(String, String)]> {
+        let Ok(parsed) = serde_json::from_str::<serde_json::Value>(&active.json) else {
+            return Arc::from([]);
+        };
+        let mut fields = Vec::new();
+        for (i, h) in self.config.identity_headers.iter().enumerate() {
+            let why = match identity::find(&parsed, &h.path) {
+                Found::Value(v) => {
+                    fields.push((h.name.clone(), v));
+                    continue;
+                }
+                Found::Nothing => continue,
+                Found::ControlCharacter => "has a control character".to_owned(),
+                Found::TooLong(n) => {
+                    format!("is {n} bytes, over {}", identity::MAX_VALUE_BYTES)
+                }
+            };
+            if !self.identity_warned[i].swap(true, Ordering::Relaxed) {
+                logger::warn(&format!(
+                    "identity header {} not sent: the value of {} {why} (identity {}); this \
+                     warning is printed once",
+                    h.name,
+                    h.path.join("."),
+                    active.identity_id
+                ));
+            }
+        }
+        fields.into()
     }
     /// Looks up the session when the request carries credentials (`None` when it does not),
     /// through the session cache when it is on; also returns the session outcome for the log.

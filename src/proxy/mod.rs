@@ -85,6 +85,8 @@ pub struct App {
     pub(crate) cors_warnings: WarnOnce,
     /// Whether the warning about a large token was given (once per proxy).
     pub(crate) large_token_warned: AtomicBool,
+    /// Per `--identity-header`: whether a value that could not be sent was warned about.
+    pub(crate) identity_warned: Box<[AtomicBool]>,
     /// The WebSocket relays running, bounded.
     pub(crate) tunnels: relay::Tunnels,
     /// This process's `Via` token: forwarded requests carry `Via: 1.1 <token>`, and a request
@@ -157,6 +159,11 @@ impl App {
             tunnels: relay::Tunnels::default(),
             large_token_warned: AtomicBool::new(false),
             upstream_pool: pool::Pool::new(&config.upstream.origin),
+            identity_warned: config
+                .identity_headers
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             keys,
             config,
         }

@@ -11,6 +11,8 @@ use crate::http::head::Request;
 use crate::obs::logger;
 use crate::policy::forwarded::{self, Forwarded, Incoming};
 use crate::policy::headers;
+use crate::policy::identity;
+use crate::proxy::identify::Signed;
 use crate::proxy::route;
 use crate::proxy::{header_pairs, App, Dest};
 use ureq::http;
@@ -44,7 +46,7 @@ impl App {
         &self,
         request: &Request,
         (dest, path, framing): (Dest, &str, BodyFraming),
-        authorization: Option<&str>,
+        signed: Option<&Signed>,
         request_id: &str,
     ) -> Result<Outgoing, Error> {
         let cfg = &self.config;
@@ -69,6 +71,11 @@ impl App {
                         format!("dropped request field {name}: a name with '_' reads as '-' to CGI/WSGI")
                     });
                 }
+                continue;
+            }
+            if identity::is_configured(&cfg.identity_headers, name) {
+                // Only the proxy speaks for the user under these names, signed in or not.
+                logger::debug(|| format!("dropped request field {name}: an --identity-header"));
                 continue;
             }
             if dest == Dest::Ory && name.eq_ignore_ascii_case("accept-encoding") {
@@ -106,8 +113,11 @@ impl App {
                 }
             }
             Dest::Upstream => {
-                if let Some(a) = authorization {
-                    builder = builder.header("authorization", a);
+                if let Some(signed) = signed {
+                    builder = builder.header("authorization", &*signed.authorization);
+                    for (name, value) in signed.identity.iter() {
+                        builder = builder.header(name, value);
+                    }
                 }
             }
         }

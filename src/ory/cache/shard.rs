@@ -9,7 +9,7 @@ use crate::ory::session::Session;
 use crate::ory::token_reuse::TokenSlot;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The longest an anonymous answer is remembered.
@@ -20,6 +20,8 @@ pub const NEGATIVE_TTL_MAX: Duration = Duration::from_secs(1);
 pub struct Cached {
     pub session: Session,
     token: TokenSlot,
+    /// The `--identity-header` fields read out of the session, worked out once per answer.
+    identity: OnceLock<Arc<[(String, String)]>>,
 }
 
 impl Cached {
@@ -27,7 +29,17 @@ impl Cached {
         Cached {
             session,
             token: TokenSlot::default(),
+            identity: OnceLock::new(),
         }
+    }
+
+    /// The identity fields for this session: `read` runs on the first call only, so a cached
+    /// session's JSON is parsed once, not per request.
+    pub fn identity_headers(
+        &self,
+        read: impl FnOnce() -> Arc<[(String, String)]>,
+    ) -> Arc<[(String, String)]> {
+        Arc::clone(self.identity.get_or_init(read))
     }
 
     /// The `Authorization` value for this session (see `TokenSlot::token_header`).
