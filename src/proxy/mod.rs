@@ -15,6 +15,7 @@ mod context;
 mod dest;
 mod direct;
 mod forward;
+pub mod heads;
 mod identify;
 mod local;
 mod loops;

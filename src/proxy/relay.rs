@@ -1,7 +1,7 @@
 //! Upgraded (WebSocket) connections, relayed in both directions at once.
 //!
 //! `ureq` cannot hand over its socket after a `101 Switching Protocols`, so the upstream side is
-//! a hand-written HTTP/1.1 handshake over a `TcpStream` (with TLS from [`crate::proxy::tls`]
+//! a hand-written HTTP/1.1 handshake ([`crate::proxy::heads`]) over a `TcpStream` (with TLS from [`crate::proxy::tls`]
 //! for an `https://` next hop, relayed there); the client side is the
 //! connection's own socket, handed over with the bytes already read after its head
 //! ([`crate::http::conn::Exchange::upgrade`]). Both are split with `try_clone()` and copied by
@@ -19,8 +19,6 @@ use std::time::Duration;
 
 /// Upgraded connections relayed at once.
 pub const MAX_TUNNELS: usize = 1024;
-/// Largest upstream response head read during the handshake.
-pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 /// Copy buffer per direction.
 const BUFFER: usize = 16 * 1024;
 /// Once one direction has ended, how long the other may stay silent before the relay closes.
@@ -90,117 +88,6 @@ pub fn requested_protocol(request: &Request) -> Option<String> {
         }
     }
     protocol.filter(|_| token)
-}
-
-/// An upstream response head.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResponseHead {
-    pub status: u16,
-    /// Names as received; values trimmed.
-    pub headers: Vec<(String, String)>,
-}
-
-impl ResponseHead {
-    /// The first value of a header (case-insensitive name).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Parses `HTTP/1.x SP status [SP reason] CRLF *(field CRLF)` (without the final empty line).
-pub fn parse_response_head(head: &[u8]) -> Result<ResponseHead, String> {
-    let text = std::str::from_utf8(head).map_err(|_| "response head is not UTF-8".to_owned())?;
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or("");
-    if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err("malformed status line".into());
-    }
-    let code = parts.next().unwrap_or("");
-    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("malformed status code".into());
-    }
-    let status: u16 = code.parse().map_err(|_| "malformed status code")?;
-    if !(100..=599).contains(&status) {
-        return Err("status code out of range".into());
-    }
-    let mut headers = Vec::new();
-    for line in lines {
-        if line.is_empty() {
-            continue;
-        }
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| "malformed header line".to_owned())?;
-        let valid_name = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !valid_name {
-            return Err("malformed header name".into());
-        }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err("malformed header value".into());
-        }
-        headers.push((name.to_owned(), value.trim().to_owned()));
-    }
-    Ok(ResponseHead { status, headers })
-}
-
-/// Reads a response head (up to the empty line) and whatever arrived after it.
-pub fn read_response_head(stream: &mut impl Read) -> io::Result<(ResponseHead, Vec<u8>)> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "upstream closed before its response head",
-            ));
-        }
-        let search_from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find_head_end(&buf[search_from..]) {
-            let end = search_from + end;
-            let head = parse_response_head(&buf[..end - 4])
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            return Ok((head, buf[end..].to_vec()));
-        }
-        if buf.len() > MAX_RESPONSE_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "upstream response head larger than 64 KiB",
-            ));
-        }
-    }
-}
-
-/// Index just past the first `\r\n\r\n`.
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
-}
-
-/// Serialises a request head for the upstream; `Connection`/`Upgrade` are appended here.
-pub fn request_head(
-    method: &str,
-    path: &str,
-    headers: &ureq::http::HeaderMap,
-    protocol: &str,
-) -> Vec<u8> {
-    let mut head = Vec::with_capacity(1024);
-    head.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
-    for (name, value) in headers {
-        crate::http::response::push_field(&mut head, name.as_str().as_bytes(), value.as_bytes());
-    }
-    head.extend_from_slice(b"Connection: Upgrade\r\nUpgrade: ");
-    head.extend_from_slice(protocol.as_bytes());
-    head.extend_from_slice(b"\r\n\r\n");
-    head
 }
 
 /// The connection to the next hop of an upgrade: plain TCP or TLS (`https://`).
@@ -350,35 +237,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_a_101_head() {
-        let head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-        let h = parse_response_head(head).unwrap();
-        assert_eq!(h.status, 101);
-        assert_eq!(h.get("upgrade"), Some("websocket"));
-        assert_eq!(
-            h.get("sec-websocket-accept"),
-            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_heads() {
-        for bad in [
-            &b"HTTP/2 101 x"[..],
-            b"HTTP/1.1 1010 x",
-            b"HTTP/1.1 abc x",
-            b"HTTP/1.1 099 x",
-            b"HTTP/1.1 101 x\r\nno colon",
-            b"HTTP/1.1 101 x\r\nbad name: v",
-            b"HTTP/1.1 101 x\r\n: v",
-            b"\xff",
-        ] {
-            assert!(parse_response_head(bad).is_err(), "{bad:?}");
-        }
-        assert!(parse_response_head(b"HTTP/1.0 404").is_ok());
-    }
-
-    #[test]
     fn slots_are_bounded_and_released() {
         let tunnels = Tunnels::default();
         let slots: Vec<Slot> = (0..MAX_TUNNELS)
@@ -389,11 +247,5 @@ mod tests {
         drop(slots);
         assert_eq!(tunnels.open_count(), 0);
         assert!(tunnels.reserve().is_some());
-    }
-
-    #[test]
-    fn head_end() {
-        assert_eq!(find_head_end(b"a\r\n\r\nb"), Some(5));
-        assert_eq!(find_head_end(b"a\r\n\r"), None);
     }
 }

@@ -18,6 +18,7 @@ use crate::http::response::{self, Body};
 use crate::obs::logger;
 use crate::policy::headers;
 use crate::proxy::forward::Prepared;
+use crate::proxy::heads::{self, ResponseHead};
 use crate::proxy::outgoing::build_error;
 use crate::proxy::relay::{self, NextHop, Relay};
 use crate::proxy::{App, Context, Dest};
@@ -46,23 +47,22 @@ impl App {
         };
         let built = outgoing.builder.body(()).map_err(build_error)?;
         let method = cx.method().to_owned();
-        let head = relay::request_head(&method, &full_path, built.headers(), protocol);
+        let head = heads::request_head(&method, &full_path, built.headers(), Some(protocol));
         let tls = origin.is_https();
         let (upstream, answer, pending) = self
             .handshake(&origin.host, origin.port, tls, &head)
             .map_err(|e| dest.io_error(&e))?;
 
-        let named = headers::connection_tokens(
-            answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        );
+        let named =
+            headers::connection_tokens(answer.headers.iter().map(|(n, v)| (n.as_str(), text(v))));
         let mut owned: Vec<(String, String)> = Vec::with_capacity(answer.headers.len() + 2);
         for (name, value) in &answer.headers {
-            let lower = name.to_ascii_lowercase();
-            if headers::forward_response_header(&lower, &named) {
+            let lower = name.as_str();
+            if headers::forward_response_header(lower, &named) {
                 let v = self
-                    .rewrite_response_header(dest, &lower, value)
+                    .rewrite_response_header(dest, lower, text(value))
                     .into_owned();
-                owned.push((lower, v));
+                owned.push((lower.to_owned(), v));
             }
         }
         if let Some(l) = &lookup {
@@ -117,7 +117,7 @@ impl App {
         port: u16,
         tls: bool,
         head: &[u8],
-    ) -> io::Result<(NextHop, relay::ResponseHead, Vec<u8>)> {
+    ) -> io::Result<(NextHop, ResponseHead, Vec<u8>)> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let mut last = io::Error::new(io::ErrorKind::NotFound, "host not found");
         let mut connected = None;
@@ -140,7 +140,7 @@ impl App {
         };
         next.write_all(head)?;
         next.flush()?;
-        let (answer, pending) = relay::read_response_head(&mut next)?;
+        let (answer, pending) = heads::read_response(&mut next)?;
         Ok((next, answer, pending))
     }
 
@@ -148,7 +148,7 @@ impl App {
     fn pass_refusal(
         &self,
         cx: &mut Context<'_>,
-        answer: &relay::ResponseHead,
+        answer: &ResponseHead,
         out: &[(&str, &str)],
         pending: Vec<u8>,
         upstream: NextHop,
@@ -181,6 +181,11 @@ impl App {
     }
 }
 
+/// A header value of a head read as UTF-8 ([`heads::read_response`]): always text.
+fn text(value: &ureq::http::HeaderValue) -> &str {
+    std::str::from_utf8(value.as_bytes()).unwrap_or("")
+}
+
 /// The GUID of RFC 6455 §1.3, appended to the key before hashing.
 const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -197,7 +202,7 @@ pub(crate) fn accept_key(key: &str) -> String {
 /// Whether an upstream `101` is a WebSocket handshake a client accepts (RFC 6455 §4.1): its
 /// `Upgrade` names `websocket` and its `Sec-WebSocket-Accept` matches the client's key. The
 /// error completes "the upstream answered the WebSocket upgrade …".
-fn check_switch(answer: &relay::ResponseHead, key: Option<&str>) -> Result<(), String> {
+fn check_switch(answer: &ResponseHead, key: Option<&str>) -> Result<(), String> {
     let websocket = answer.get("upgrade").is_some_and(|v| {
         v.split(',')
             .any(|t| t.trim().eq_ignore_ascii_case("websocket"))
@@ -221,14 +226,13 @@ fn check_switch(answer: &relay::ResponseHead, key: Option<&str>) -> Result<(), S
 mod tests {
     use super::*;
 
-    fn head(fields: &[(&str, &str)]) -> relay::ResponseHead {
-        relay::ResponseHead {
-            status: 101,
-            headers: fields
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
+    fn head(fields: &[(&str, &str)]) -> ResponseHead {
+        let mut text = String::from("HTTP/1.1 101 Switching Protocols\r\n");
+        for (name, value) in fields {
+            text.push_str(&format!("{name}: {value}\r\n"));
         }
+        text.push_str("\r\n");
+        heads::parse_response(text.as_bytes()).unwrap()
     }
 
     #[test]
