@@ -20,13 +20,14 @@
 //!   whole exchange up to the answer's head, the resend included, without a system call in
 //!   the usual case (the socket's read timeout already is the whole budget).
 //!
-//! The answer is parsed here (`httparse`); its body is delimited by `Content-Length`, chunked
+//! The answer's head is parsed by [`crate::proxy::heads`] (`httparse`); its body is delimited by `Content-Length`, chunked
 //! encoding (read with the same reader as request bodies), or the end of the connection (then
 //! never kept).
 
 use crate::http::body::BodyState;
 use crate::http::framing::BodyFraming;
 use crate::http::input::Input;
+use crate::proxy::heads::{self, ResponseHead, MAX_RESPONSE_HEAD};
 use crate::proxy::pool::Pool;
 use crate::proxy::Dest;
 use crate::proxy::{App, Context};
@@ -36,8 +37,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ureq::http;
 
-/// Largest response head read from the upstream.
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 /// Whether a request can take the direct path.
 pub(crate) fn eligible(app: &App, dest: Dest, method: &str, framing: BodyFraming) -> bool {
     dest == Dest::Upstream
@@ -55,7 +54,12 @@ impl App {
         lookup: Option<&crate::ory::cache::Fetched>,
     ) -> io::Result<Result<u16, crate::error::Error>> {
         let is_head = cx.method() == "HEAD";
-        let (upstream, status, headers, http11) = self.exchange_head(head)?;
+        let (upstream, answer) = self.exchange_head(head)?;
+        let ResponseHead {
+            status,
+            headers,
+            http11,
+        } = answer;
         if status < 200 {
             // A switch the client did not ask for (RFC 9110 §15.2.2) must not reach it.
             return Err(io::Error::other(format!(
@@ -103,22 +107,22 @@ impl App {
     /// Writes the request head and reads the answer's head (interim 1xx answers skipped), on
     /// a kept connection or a new one, all within `--upstream-timeout`.
     /// Returns the connection, the status, the headers and whether the answer was HTTP/1.1.
-    fn exchange_head(&self, head: &[u8]) -> io::Result<(Input, u16, http::HeaderMap, bool)> {
+    fn exchange_head(&self, head: &[u8]) -> io::Result<(Input, ResponseHead)> {
         let deadline = Instant::now() + self.config.upstream_timeout;
         if let Some(mut kept) = self.upstream_pool.take() {
             // The upstream may have closed the kept connection just as it was taken. Only
             // then, with no byte of an answer read, is the request sent again, once; never
             // after a timeout or part of an answer (the upstream may have acted on it).
-            if let Some((status, headers, http11)) = send_and_read(&mut kept, head, deadline)? {
+            if let Some(answer) = send_and_read(&mut kept, head, deadline)? {
                 kept.set_timeout(self.config.upstream_timeout)?;
-                return Ok((kept, status, headers, http11));
+                return Ok((kept, answer));
             }
         }
         let mut fresh = self.connect_upstream(deadline)?;
         match send_and_read(&mut fresh, head, deadline)? {
-            Some((status, headers, http11)) => {
+            Some(answer) => {
                 fresh.set_timeout(self.config.upstream_timeout)?;
-                Ok((fresh, status, headers, http11))
+                Ok((fresh, answer))
             }
             None => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -151,8 +155,6 @@ impl App {
     }
 }
 
-type Answered = (u16, http::HeaderMap, bool);
-
 /// Whether an error means the peer closed the connection (a resend is safe when nothing of an
 /// answer was read), as opposed to a timeout or anything else.
 fn peer_closed(e: &io::Error) -> bool {
@@ -180,7 +182,11 @@ fn bound_read(conn: &mut Input, deadline: Instant) -> io::Result<()> {
 
 /// Sends `head`, reads the answer's head; `Ok(None)` when the peer closed the connection before
 /// any byte of an answer (and only then).
-fn send_and_read(conn: &mut Input, head: &[u8], deadline: Instant) -> io::Result<Option<Answered>> {
+fn send_and_read(
+    conn: &mut Input,
+    head: &[u8],
+    deadline: Instant,
+) -> io::Result<Option<ResponseHead>> {
     let mut w: &TcpStream = conn.stream();
     match w.write_all(head) {
         Ok(()) => {}
@@ -197,52 +203,25 @@ fn send_and_read(conn: &mut Input, head: &[u8], deadline: Instant) -> io::Result
             }
             searched = conn.buffered().len();
             if searched > MAX_RESPONSE_HEAD {
-                return Err(invalid("upstream response head larger than 64 KiB"));
+                return Err(heads::invalid("upstream response head larger than 64 KiB"));
             }
             bound_read(conn, deadline)?;
             match conn.fill(MAX_RESPONSE_HEAD + 1) {
                 Ok(0) if searched == 0 && !interim => return Ok(None),
-                Ok(0) => return Err(invalid("upstream closed inside its response head")),
+                Ok(0) => return Err(heads::invalid("upstream closed inside its response head")),
                 Ok(_) => {}
                 Err(e) if searched == 0 && !interim && peer_closed(&e) => return Ok(None),
                 Err(e) => return Err(e),
             }
         };
-        let (status, headers, http11) = parse_head(&conn.buffered()[..end])?;
+        let answer = heads::parse_response(&conn.buffered()[..end])?;
         conn.consume(end);
-        match status {
+        match answer.status {
             // Interim answers (100 Continue, 103 Early Hints) are not passed on.
             100 | 102 | 103 => interim = true,
-            _ => return Ok(Some((status, headers, http11))),
+            _ => return Ok(Some(answer)),
         }
     }
-}
-
-fn parse_head(bytes: &[u8]) -> io::Result<Answered> {
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
-    let mut slots = vec![httparse::EMPTY_HEADER; lines + 1];
-    let mut response = httparse::Response::new(&mut slots);
-    match response.parse(bytes) {
-        Ok(httparse::Status::Complete(_)) => {}
-        _ => return Err(invalid("malformed upstream response head")),
-    }
-    let status = response.code.ok_or_else(|| invalid("no status code"))?;
-    if !(100..=599).contains(&status) {
-        return Err(invalid("upstream status code out of range"));
-    }
-    let mut headers = http::HeaderMap::with_capacity(response.headers.len());
-    for h in response.headers.iter() {
-        let name = http::HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| invalid("malformed upstream header name"))?;
-        let value = http::HeaderValue::from_bytes(h.value)
-            .map_err(|_| invalid("malformed upstream header value"))?;
-        headers.append(name, value);
-    }
-    Ok((status, headers, response.version == Some(1)))
-}
-
-fn invalid(message: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
 /// The `Content-Length` of an answer when it is beyond doubt: every value (repeated fields,
@@ -301,43 +280,9 @@ impl Read for Answer<'_> {
     }
 }
 
-/// The request head for the upstream: `METHOD path HTTP/1.1`, then the headers built by
-/// [`App::build_request`].
-pub(crate) fn request_head(method: &str, path: &str, headers: &http::HeaderMap) -> Vec<u8> {
-    let mut head = Vec::with_capacity(512);
-    head.extend_from_slice(method.as_bytes());
-    head.push(b' ');
-    head.extend_from_slice(path.as_bytes());
-    head.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        crate::http::response::push_field(&mut head, name.as_str().as_bytes(), value.as_bytes());
-    }
-    head.extend_from_slice(b"\r\n");
-    head
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn response_heads() {
-        let (status, headers, http11) =
-            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: caf\xc3\xa9\r\n\r\n")
-                .unwrap();
-        assert_eq!((status, http11), (200, true));
-        assert_eq!(headers.get("content-length").unwrap(), "5");
-        assert_eq!(headers.get("x-a").unwrap().as_bytes(), "café".as_bytes());
-        let (_, _, http11) = parse_head(b"HTTP/1.0 404 Not Found\r\n\r\n").unwrap();
-        assert!(!http11);
-        for bad in [
-            &b"HTTP/1.1 2000 x\r\n\r\n"[..],
-            b"HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n",
-            b"junk\r\n\r\n",
-        ] {
-            assert!(parse_head(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn only_an_unambiguous_content_length_counts() {
@@ -363,17 +308,5 @@ mod tests {
         ] {
             assert_eq!(of(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn request_heads() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("host", http::HeaderValue::from_static("app"));
-        headers.insert("x-b", http::HeaderValue::from_bytes(b"J\xfcrgen").unwrap());
-        let head = request_head("GET", "/a?b", &headers);
-        assert_eq!(
-            head,
-            b"GET /a?b HTTP/1.1\r\nhost: app\r\nx-b: J\xfcrgen\r\n\r\n"
-        );
     }
 }

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::http::framing::BodyFraming;
 use crate::ory::cache::Fetched;
 use crate::proxy::outgoing::{build_error, map_send_error, send, Outgoing};
-use crate::proxy::{direct, relay, App, Context, Dest};
+use crate::proxy::{direct, heads, relay, App, Context, Dest};
 use std::io;
 
 /// What a forward and an upgrade both do first: who is asking (the session lookup and the
@@ -75,7 +75,7 @@ impl App {
         let Prepared { lookup, outgoing } = self.prepare(cx, (dest, path, framing))?;
         if direct::eligible(self, dest, cx.method(), framing) {
             let built = outgoing.builder.body(()).map_err(build_error)?;
-            let head = direct::request_head(cx.method(), path, built.headers());
+            let head = heads::request_head(cx.method(), path, built.headers(), None);
             return match self.forward_direct(cx, &head, lookup.as_ref()) {
                 Ok(answered) => answered,
                 Err(e) => Err(Dest::Upstream.io_error(&e)),

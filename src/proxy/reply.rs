@@ -38,6 +38,55 @@ impl App {
         }
     }
 
+    /// The next hop's response headers as the client gets them (the answer's, and the 101 of a
+    /// WebSocket): hop-by-hop ones and those its `Connection` names dropped, `Set-Cookie` and
+    /// `Location` rewritten, the cookies Ory set during the session lookup added. With
+    /// `own_cors`, the next hop's CORS headers are dropped too: the proxy writes its own.
+    /// Header names in a `HeaderMap` are lowercase.
+    pub(crate) fn passed_headers<'h>(
+        &self,
+        cx: &Context<'_>,
+        dest: Dest,
+        response_headers: &'h http::HeaderMap,
+        lookup: Option<&Fetched>,
+        own_cors: bool,
+    ) -> Vec<(&'h str, Cow<'h, str>)> {
+        // A map lookup instead of a walk over every header.
+        let named = headers::connection_tokens(
+            response_headers
+                .get_all("connection")
+                .iter()
+                .filter_map(|v| Some(("connection", v.to_str().ok()?))),
+        );
+        let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(response_headers.len() + 4);
+        for (name, value) in response_headers.iter() {
+            let name = name.as_str();
+            if !headers::forward_response_header(name, &named)
+                || (own_cors && cors::is_cors_response_header(name))
+            {
+                continue;
+            }
+            // UTF-8 passes byte for byte; other bytes (obs-text) cannot be written back by us.
+            let Ok(v) = std::str::from_utf8(value.as_bytes()) else {
+                logger::error(&format!(
+                    "{} {}: dropped response header {name}: not UTF-8",
+                    cx.method(),
+                    logger::path_of(cx.target())
+                ));
+                continue;
+            };
+            out.push((name, self.rewrite_response_header(dest, name, v)));
+        }
+        if let Some(l) = lookup {
+            out.extend(
+                l.set_cookies
+                    .iter()
+                    .map(|c| ("set-cookie", Cow::Owned(self.rewriter.set_cookie(c)))),
+            );
+        }
+        out
+    }
+
     /// Passes the next hop's response back to the client; returns the status for the access log.
     /// `response_headers` have lowercase names; `reader` is the response body as received.
     pub(crate) fn reply(
@@ -49,45 +98,10 @@ impl App {
         lookup: Option<&Fetched>,
     ) -> Result<u16, Error> {
         let method = cx.method().to_owned();
-        let target = cx.target().to_owned();
-        // A map lookup instead of a walk over every header: names from ureq are lowercase.
-        let named = headers::connection_tokens(
-            response_headers
-                .get_all("connection")
-                .iter()
-                .filter_map(|v| Some(("connection", v.to_str().ok()?))),
-        );
-        // Header names from ureq are lowercase.
-        let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(response_headers.len() + 4);
-        let mut vary_has_origin = false;
-        for (name, value) in response_headers.iter() {
-            let name = name.as_str();
-            if !headers::forward_response_header(name, &named)
-                || cors::is_cors_response_header(name)
-            {
-                continue;
-            }
-            // UTF-8 passes byte for byte; other bytes (obs-text) cannot be written back by us.
-            let Ok(v) = std::str::from_utf8(value.as_bytes()) else {
-                logger::error(&format!(
-                    "{method} {}: dropped response header {name}: not UTF-8",
-                    logger::path_of(&target)
-                ));
-                continue;
-            };
-            if name == "vary" {
-                vary_has_origin |= cors::vary_covers_origin(v);
-            }
-            let v = self.rewrite_response_header(dest, name, v);
-            out.push((name, v));
-        }
-        if let Some(l) = &lookup {
-            out.extend(
-                l.set_cookies
-                    .iter()
-                    .map(|c| ("set-cookie", Cow::Owned(self.rewriter.set_cookie(c)))),
-            );
-        }
+        let mut out = self.passed_headers(cx, dest, response_headers, lookup, true);
+        let vary_has_origin = out
+            .iter()
+            .any(|(name, value)| *name == "vary" && cors::vary_covers_origin(value));
         let cors = self.cors_headers(cx.req(), vary_has_origin);
         out.extend(cors.into_iter().map(|(n, v)| (n, Cow::Owned(v))));
         let out: Vec<(&str, &str)> = out.iter().map(|(n, v)| (*n, v.as_ref())).collect();

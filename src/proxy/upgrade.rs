@@ -16,7 +16,6 @@ use crate::error::Error;
 use crate::http::framing::BodyFraming;
 use crate::http::response::{self, Body};
 use crate::obs::logger;
-use crate::policy::headers;
 use crate::proxy::forward::Prepared;
 use crate::proxy::heads::{self, ResponseHead};
 use crate::proxy::outgoing::build_error;
@@ -53,30 +52,8 @@ impl App {
             .handshake(&origin.host, origin.port, tls, &head)
             .map_err(|e| dest.io_error(&e))?;
 
-        let named =
-            headers::connection_tokens(answer.headers.iter().map(|(n, v)| (n.as_str(), text(v))));
-        let mut owned: Vec<(String, String)> = Vec::with_capacity(answer.headers.len() + 2);
-        for (name, value) in &answer.headers {
-            let lower = name.as_str();
-            if headers::forward_response_header(lower, &named) {
-                let v = self
-                    .rewrite_response_header(dest, lower, text(value))
-                    .into_owned();
-                owned.push((lower.to_owned(), v));
-            }
-        }
-        if let Some(l) = &lookup {
-            for c in &l.set_cookies {
-                let v = self
-                    .rewrite_response_header(dest, "set-cookie", c)
-                    .into_owned();
-                owned.push(("set-cookie".to_owned(), v));
-            }
-        }
-        let out: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let passed = self.passed_headers(cx, dest, &answer.headers, lookup.as_ref(), false);
+        let out: Vec<(&str, &str)> = passed.iter().map(|(n, v)| (*n, v.as_ref())).collect();
 
         if answer.status != 101 {
             return self.pass_refusal(cx, &answer, &out, pending, upstream);
@@ -179,11 +156,6 @@ impl App {
         }
         Ok(answer.status)
     }
-}
-
-/// A header value of a head read as UTF-8 ([`heads::read_response`]): always text.
-fn text(value: &ureq::http::HeaderValue) -> &str {
-    std::str::from_utf8(value.as_bytes()).unwrap_or("")
 }
 
 /// The GUID of RFC 6455 §1.3, appended to the key before hashing.
