@@ -4,6 +4,7 @@
 //! shape, `{"error":{"code":…,"status":…,"message":…}}`) and the log line are decided in one
 //! place rather than at each call site.
 
+use crate::status::reason_phrase;
 use std::fmt;
 
 /// A failure the proxy answers itself.
@@ -193,20 +194,6 @@ pub fn is_timeout(e: &std::io::Error) -> bool {
         .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
 }
 
-/// The standard reason phrase of a status code ("Unknown" for codes without one): the `http`
-/// crate's, except three it still spells as before RFC 9110.
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        203 => "Non-Authoritative Information",
-        413 => "Content Too Large",
-        422 => "Unprocessable Content",
-        _ => ureq::http::StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("Unknown"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,14 +224,5 @@ mod tests {
             .extra_headers()
             .is_empty());
         assert_eq!(Error::NotFound.status(), 404);
-    }
-
-    #[test]
-    fn reason_phrases_follow_rfc_9110() {
-        assert_eq!(reason_phrase(200), "OK");
-        assert_eq!(reason_phrase(413), "Content Too Large");
-        assert_eq!(reason_phrase(422), "Unprocessable Content");
-        assert_eq!(reason_phrase(431), "Request Header Fields Too Large");
-        assert_eq!(reason_phrase(599), "Unknown");
     }
 }

@@ -9,7 +9,8 @@
 //! line per failed request, and a page when the client is a browser. Start-up uses the same
 //! words for its reachability warning.
 
-use crate::error::{reason_phrase, Error};
+use crate::error::Error;
+use crate::status::reason_phrase;
 
 /// The hops an error can be about, as configured.
 #[derive(Debug, Clone)]

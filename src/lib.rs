@@ -37,4 +37,5 @@ pub mod proxy;
 pub mod random;
 pub mod rewrite;
 pub mod serve;
+pub mod status;
 pub mod sys;

@@ -19,17 +19,20 @@
 //! ([`crate::http::rate`]), and the socket timeouts are wake-ups of at most the rate's grace:
 //! waiting for a request loops on them until `--client-timeout`.
 
-use crate::error::Error;
-use crate::http::body::{BodyReader, BodyState};
+use crate::http::body::BodyState;
+use crate::http::error::{is_timeout, Error};
 use crate::http::head::{self, Request, MAX_HEAD_BYTES};
 use crate::http::input::Input;
 use crate::http::limit::Slot;
-use crate::http::rate::{self, Meter, PacedWriter, Pacer};
-use crate::http::response::{self, Body, Framing, Written};
-use std::io::{self, Read, Write};
+use crate::http::rate::{self, Pacer};
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod exchange;
+pub use exchange::Exchange;
 
 /// An unread request body up to this many bytes is read and dropped to keep the connection;
 /// a larger one closes it.
@@ -65,6 +68,9 @@ pub enum State {
 
 /// A client connection.
 pub struct Conn {
+    /// The listener's flag, set when a graceful shutdown begins: no answer keeps its
+    /// connection from then on.
+    closing: Arc<AtomicBool>,
     input: Input,
     state: State,
     timeout: Duration,
@@ -91,8 +97,10 @@ impl Conn {
         peer: SocketAddr,
         timeout: Duration,
         slot: Arc<Slot>,
+        closing: Arc<AtomicBool>,
     ) -> Conn {
         Conn {
+            closing,
             input: Input::new(stream),
             state: State::Idle,
             timeout,
@@ -176,7 +184,7 @@ impl Conn {
             match self.input.fill(MAX_HEAD_BYTES) {
                 Ok(n) if n > 0 => {}
                 // A wake-up (pacing): wait on until --client-timeout.
-                Err(e) if crate::error::is_timeout(&e) && self.wake < self.timeout => {}
+                Err(e) if is_timeout(&e) && self.wake < self.timeout => {}
                 // Closed, timed out or shed: an idle connection ends without an answer.
                 _ => return State::Closing,
             }
@@ -211,12 +219,12 @@ impl Conn {
                 return Err(Some(too_large()));
             }
             if self.input.set_deadline(deadline).is_err() {
-                return Err(Some(Error::HeadTimeout));
+                return Err(Some(Error::HeadTimedOut));
             }
             match self.input.fill(MAX_HEAD_BYTES + 1) {
                 Ok(0) => return Err(None),
                 Ok(_) => {}
-                Err(e) if crate::error::is_timeout(&e) => return Err(Some(Error::HeadTimeout)),
+                Err(e) if is_timeout(&e) => return Err(Some(Error::HeadTimedOut)),
                 Err(_) => return Err(None),
             }
         }
@@ -315,101 +323,4 @@ impl Conn {
 
 fn too_large() -> Error {
     Error::HeadTooLarge(format!("request head larger than {MAX_HEAD_BYTES} bytes"))
-}
-
-/// One request on its connection: the parsed head, its body, and the way to answer.
-pub struct Exchange<'c> {
-    pub request: Request,
-    conn: &'c mut Conn,
-}
-
-impl Exchange<'_> {
-    /// The head and a reader of the body, borrowed together.
-    pub fn parts(&mut self) -> (&Request, BodyReader<'_>) {
-        let conn = &mut *self.conn;
-        let reader = BodyReader {
-            state: &mut conn.body,
-            input: &mut conn.input,
-        };
-        (&self.request, reader)
-    }
-
-    /// How far the body was read, and whether reading it failed.
-    pub fn body_state(&self) -> &BodyState {
-        &self.conn.body
-    }
-
-    /// The connection closes after the answer.
-    pub fn close_after(&mut self) {
-        self.conn.keep = false;
-    }
-
-    /// Writes the answer. After a failed write the connection closes.
-    pub fn respond(
-        &mut self,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: Body<'_>,
-    ) -> io::Result<Written> {
-        let conn = &mut *self.conn;
-        conn.keep = conn.keep && conn.drainable() && response::keeping_connections();
-        conn.state = State::Writing;
-        conn.responded = true;
-        let framing = Framing {
-            is_head: self.request.is_head(),
-            http10: self.request.minor_version == 0,
-            keep_alive: conn.keep,
-        };
-        let stream: &TcpStream = conn.input.stream();
-        let result = match conn.input.pacer() {
-            Some(pacer) => {
-                let mut writer = PacedWriter {
-                    stream,
-                    pacer,
-                    meter: Meter::new(pacer.rate),
-                    timeout: &mut conn.write_timeout,
-                };
-                response::write(&mut writer, framing, status, headers, body)
-            }
-            None => response::write(&mut &*stream, framing, status, headers, body),
-        };
-        match &result {
-            Ok(w) if w.close_delimited => conn.keep = false,
-            Ok(_) => {}
-            Err(e) => {
-                conn.keep = false;
-                conn.abort = rate::is_slow_reader(e);
-            }
-        }
-        result
-    }
-
-    /// Writes `101 Switching Protocols` to `protocol` with `headers` and hands the socket over:
-    /// a handle on it and the bytes the client already sent after its head. `Upgrade` and
-    /// `Connection` are written by [`response::switching_head`], never by the caller.
-    pub fn switch_protocols(
-        &mut self,
-        protocol: &str,
-        headers: &[(&str, &str)],
-    ) -> io::Result<(TcpStream, Vec<u8>)> {
-        let conn = &mut *self.conn;
-        conn.responded = true;
-        conn.keep = false;
-        let head = response::switching_head(protocol, headers);
-        conn.slot.set_upgraded();
-        let mut writer: &TcpStream = conn.input.stream();
-        writer.write_all(&head)?;
-        if conn.input.pacer().is_some() {
-            // The relay expects --client-timeout on writes, not the pacing wake-up.
-            writer.set_write_timeout(Some(conn.timeout))?;
-        }
-        let stream = conn.input.stream().try_clone()?;
-        conn.state = State::Upgraded;
-        Ok((stream, conn.input.take_buffered()))
-    }
-
-    /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.conn.peer
-    }
 }

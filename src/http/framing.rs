@@ -9,7 +9,7 @@
 //!
 //! Pure functions over name/value pairs, so they are unit-tested without sockets.
 
-use crate::error::Error;
+use crate::http::error::Error;
 
 /// Largest `Content-Length` accepted: 1 TiB. Bodies are streamed, never held, so the cap is not
 /// about memory; it refuses lengths no real upload has (and that some next hops would
@@ -32,7 +32,7 @@ pub fn check_request<'a>(
     target: &str,
     headers: impl Iterator<Item = (&'a str, &'a [u8])>,
 ) -> Result<BodyFraming, Error> {
-    let bad = |m: String| Error::BadRequest(m);
+    let bad = |m: String| Error::BadHead(m);
     let mut length: Option<u64> = None;
     let mut transfer_encodings = 0usize;
     let mut chunked = false;
@@ -84,7 +84,7 @@ pub fn check_request<'a>(
         (true, Some(_)) => Err(bad("both content-length and transfer-encoding".into())),
         (true, None) => Ok(BodyFraming::Chunked),
         (false, None) => Ok(BodyFraming::None),
-        (false, Some(n)) if n > MAX_BODY_LENGTH => Err(Error::PayloadTooLarge(format!(
+        (false, Some(n)) if n > MAX_BODY_LENGTH => Err(Error::BodyTooLarge(format!(
             "content-length {n} is larger than {MAX_BODY_LENGTH} bytes"
         ))),
         (false, Some(n)) => Ok(BodyFraming::Length(n)),

@@ -12,7 +12,7 @@
 //! another charset); field values keep their bytes (obs-text is forwarded unchanged); bare-LF
 //! line endings are served like CRLF.
 
-use crate::error::Error;
+use crate::http::error::Error;
 use crate::http::framing::{self, BodyFraming};
 use std::net::SocketAddr;
 
@@ -139,7 +139,7 @@ pub fn head_end(buf: &[u8], searched: usize) -> Option<usize> {
 pub fn parse(head: &[u8], peer: SocketAddr) -> Request {
     let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     if head[..line_end].iter().any(|&b| b >= 0x80) {
-        let e = Error::BadRequest("request line with a non-ASCII byte".into());
+        let e = Error::BadHead("request line with a non-ASCII byte".into());
         return Request::unparsable(peer, e);
     }
     // At most one field per line: sized from the head itself, no count cap of its own.
@@ -149,7 +149,7 @@ pub fn parse(head: &[u8], peer: SocketAddr) -> Request {
     match parsed.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => {
-            let e = Error::BadRequest("malformed request head".into());
+            let e = Error::BadHead("malformed request head".into());
             return Request::unparsable(peer, e);
         }
         Err(e) => {
@@ -160,12 +160,12 @@ pub fn parse(head: &[u8], peer: SocketAddr) -> Request {
                 httparse::Error::Version => "unsupported HTTP version",
                 _ => "malformed request head",
             };
-            return Request::unparsable(peer, Error::BadRequest(why.into()));
+            return Request::unparsable(peer, Error::BadHead(why.into()));
         }
     }
     let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
     else {
-        let e = Error::BadRequest("malformed request line".into());
+        let e = Error::BadHead("malformed request line".into());
         return Request::unparsable(peer, e);
     };
     let fields: Vec<Field> = parsed
@@ -217,11 +217,11 @@ fn judge(r: &mut Request) {
             allow: ALLOWED_METHODS,
         })
     } else if r.target.contains('#') {
-        Some(Error::BadRequest(
+        Some(Error::BadHead(
             "a fragment (#) in the request target".into(),
         ))
     } else if r.minor_version == 1 && hosts == 0 {
-        Some(Error::BadRequest("HTTP/1.1 request without host".into()))
+        Some(Error::BadHead("HTTP/1.1 request without host".into()))
     } else {
         None
     };
@@ -240,7 +240,7 @@ fn judge(r: &mut Request) {
         Some(v) if v.eq_ignore_ascii_case(b"100-continue") => {
             r.expects_continue = r.minor_version == 1;
         }
-        Some(_) => r.refusal = Some(Error::ExpectationFailed),
+        Some(_) => r.refusal = Some(Error::UnknownExpectation),
         None => {}
     }
 }

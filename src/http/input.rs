@@ -248,6 +248,6 @@ mod tests {
             .set_deadline(Instant::now() + Duration::from_millis(50))
             .unwrap();
         let e = input.fill(64).unwrap_err();
-        assert!(crate::error::is_timeout(&e), "{e:?}");
+        assert!(crate::http::error::is_timeout(&e), "{e:?}");
     }
 }

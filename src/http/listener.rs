@@ -11,10 +11,9 @@
 //! `Connection: close`, until nothing is in flight or `--shutdown-grace` has passed; then
 //! [`serve`] returns. A second signal ends the wait at once.
 
-use crate::error::Error;
 use crate::http::conn::{Conn, Handler};
+use crate::http::error::Error;
 use crate::http::limit::{Admission, Registry};
-use crate::http::response;
 use crate::obs::logger;
 use crate::sys;
 use std::io;
@@ -115,8 +114,8 @@ pub fn serve(
         std::thread::sleep(Duration::from_millis(50));
     }
     // Stop accepting, let requests in progress finish (and serve what arrives on connections
-    // already open): every answer now says `Connection: close`, so clients stop sending on them.
-    response::close_connections_after_responses();
+    // already open): every answer now says `Connection: close` (the connections share `closed`),
+    // so clients stop sending on them.
     closed.store(true, Ordering::SeqCst);
     for listener in &handles {
         if let Err(e) = sys::stop_listening(listener) {
@@ -147,11 +146,11 @@ fn accept_loop(
     handler: &Arc<dyn Handler>,
     limits: Limits,
     registry: &Arc<Registry>,
-    closed: &AtomicBool,
+    closed: &Arc<AtomicBool>,
 ) {
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => admit(stream, peer, handler, limits, registry),
+            Ok((stream, peer)) => admit(stream, peer, handler, limits, registry, closed),
             Err(_) if closed.load(Ordering::SeqCst) => return,
             Err(e) => {
                 // Out of descriptors or memory: back off rather than spin.
@@ -169,6 +168,7 @@ fn admit(
     handler: &Arc<dyn Handler>,
     limits: Limits,
     registry: &Arc<Registry>,
+    closed: &Arc<AtomicBool>,
 ) {
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let timeout = limits.client_timeout;
@@ -184,7 +184,8 @@ fn admit(
     let stream = Arc::new(stream);
     let (conn, slot) = match registry.admit(&stream) {
         Admission::Admitted(slot) => (
-            Conn::new(stream, peer, timeout, Arc::clone(&slot)).pacing(limits.min_data_rate),
+            Conn::new(stream, peer, timeout, Arc::clone(&slot), Arc::clone(closed))
+                .pacing(limits.min_data_rate),
             Some(slot),
         ),
         Admission::Refused => {
@@ -195,7 +196,8 @@ fn admit(
             };
             let _ = stream.set_write_timeout(Some(REFUSAL_TIMEOUT));
             let slot = registry.detached(&stream);
-            let conn = Conn::new(stream, peer, REFUSAL_TIMEOUT, slot).refusing(Error::Overloaded);
+            let conn = Conn::new(stream, peer, REFUSAL_TIMEOUT, slot, Arc::clone(closed))
+                .refusing(Error::Overloaded);
             let handler = Arc::clone(handler);
             let spawned = std::thread::Builder::new()
                 .name("ory-proxy-refusal".into())

@@ -137,7 +137,7 @@ pub fn paced(
                 return Ok(n);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if crate::error::is_timeout(&e) => {}
+            Err(e) if crate::http::error::is_timeout(&e) => {}
             Err(e) => return Err(e),
         }
     }

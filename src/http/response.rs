@@ -33,21 +33,12 @@ pub struct Written {
     pub close_delimited: bool,
 }
 
-/// Set once a graceful shutdown begins: every answer then says `Connection: close`.
-static CLOSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Appends one `name: value` line of a head (request or response) to `head`.
 pub fn push_field(head: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     head.extend_from_slice(name);
     head.extend_from_slice(b": ");
     head.extend_from_slice(value);
     head.extend_from_slice(b"\r\n");
-}
-
-/// From now on every answer carries `Connection: close`, so clients stop reusing their
-/// connections (graceful shutdown).
-pub fn close_connections_after_responses() {
-    CLOSING.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Whether a response with this status to this method carries no body (RFC 9110 §6.4.1).
@@ -62,13 +53,9 @@ pub struct Framing {
     pub is_head: bool,
     /// An HTTP/1.0 client: no chunked encoding.
     pub http10: bool,
-    /// The connection stays open after this response (else `Connection: close`).
+    /// The connection stays open after this response (else `Connection: close`); false once a
+    /// graceful shutdown began.
     pub keep_alive: bool,
-}
-
-/// Whether new answers still keep their connections (false once a graceful shutdown began).
-pub fn keeping_connections() -> bool {
-    !CLOSING.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Writes a whole response.
@@ -88,7 +75,7 @@ pub fn write(
     head.extend_from_slice(b"HTTP/1.1 ");
     head.extend_from_slice(status.to_string().as_bytes());
     head.push(b' ');
-    head.extend_from_slice(crate::error::reason_phrase(status).as_bytes());
+    head.extend_from_slice(crate::status::reason_phrase(status).as_bytes());
     head.extend_from_slice(b"\r\n");
     for (name, value) in headers {
         push_field(&mut head, name.as_bytes(), value.as_bytes());
@@ -110,7 +97,7 @@ pub fn write(
         _ => {}
     }
     let close_delimited = length.is_none() && !no_body && !chunked;
-    if close_delimited || !framing.keep_alive || !keeping_connections() {
+    if close_delimited || !framing.keep_alive {
         head.extend_from_slice(b"Connection: close\r\n");
     } else if framing.http10 {
         head.extend_from_slice(b"Connection: keep-alive\r\n");
@@ -171,50 +158,6 @@ fn write_head_and_body(
     }
     writer.flush()?;
     Ok(written)
-}
-
-/// A body reader of known length that, on the read that completes the length, reads once more
-/// before handing the last bytes out.
-///
-/// `ureq` returns a connection to its pool only on a read that finds the body's end. Probing for
-/// that end *after* the client had the whole answer let the client's next request reach another
-/// thread before the connection was back, so it opened a new upstream connection (a race seen
-/// under load). A fulfilled `ureq` body answers the extra read with 0 at once, without touching
-/// the socket.
-pub struct EndProbing<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> EndProbing<R> {
-    /// `length` is the body's declared length (`u64::MAX` when unknown). An empty body is
-    /// probed at once, since no read of the copy will come.
-    pub fn new(mut inner: R, length: u64) -> EndProbing<R> {
-        if length == 0 {
-            let _ = inner.read(&mut [0u8; 1]);
-        }
-        EndProbing {
-            inner,
-            left: length,
-        }
-    }
-}
-
-impl<R: Read> Read for EndProbing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
-            return Ok(0);
-        }
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
-        self.left -= n as u64;
-        if self.left == 0 && n > 0 {
-            let _ = self.inner.read(&mut [0u8; 1]);
-        }
-        Ok(n)
-    }
 }
 
 thread_local! {
@@ -341,46 +284,6 @@ mod tests {
         let err =
             copy_body(&mut &b"ab"[..], &mut Vec::new(), Some(4), false, Vec::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-    }
-
-    /// Counts reads, and how many found the end.
-    struct Counting<'a> {
-        data: &'a [u8],
-        reads: usize,
-        ends: usize,
-    }
-
-    impl Read for Counting<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.reads += 1;
-            let n = self.data.len().min(buf.len());
-            self.ends += usize::from(n == 0);
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
-    #[test]
-    fn end_probing_finds_the_end_before_the_last_bytes_go_out() {
-        let mut inner = Counting {
-            data: b"abcdef",
-            reads: 0,
-            ends: 0,
-        };
-        let mut r = EndProbing::new(&mut inner, 6);
-        let mut buf = [0u8; 4];
-        assert_eq!(r.read(&mut buf).unwrap(), 4);
-        assert_eq!(r.read(&mut buf).unwrap(), 2);
-        // The end was found within the read that returned the last bytes.
-        assert_eq!(inner.ends, 1);
-        let mut empty = Counting {
-            data: b"",
-            reads: 0,
-            ends: 0,
-        };
-        EndProbing::new(&mut empty, 0);
-        assert_eq!((empty.reads, empty.ends), (1, 1));
     }
 
     #[test]

@@ -5,8 +5,31 @@
 
 use crate::error::Error;
 use crate::error_text;
+use crate::http::error::Error as WireError;
 use crate::http::response::Body;
 use crate::proxy::{header, App, Context};
+
+/// What a failure on the client's side of the wire is for the request: the connection layer's
+/// words kept, the status the same.
+impl From<WireError> for Error {
+    fn from(e: WireError) -> Error {
+        match e {
+            WireError::BadHead(why) => Error::BadRequest(why),
+            WireError::MethodNotAllowed { allow } => Error::MethodNotAllowed { allow },
+            WireError::HeadTooLarge(why) => Error::HeadTooLarge(why),
+            WireError::BodyTooLarge(why) => Error::PayloadTooLarge(why),
+            WireError::HeadTimedOut => Error::HeadTimeout,
+            WireError::UnknownExpectation => Error::ExpectationFailed,
+            WireError::Overloaded => Error::Overloaded,
+            WireError::BodyTimedOut => Error::ClientTimeout,
+            WireError::SlowBody(why) => Error::SlowBody(why),
+            WireError::BadChunk(why) => Error::BadRequest(format!("malformed chunked body: {why}")),
+            WireError::BodyCut(why) => {
+                Error::BadRequest(format!("request body ended early: {why}"))
+            }
+        }
+    }
+}
 
 impl App {
     /// Answers with the JSON error body (an HTML page when a browser asks for one) and puts the
@@ -43,5 +66,39 @@ impl App {
             cx.bytes = w.body_bytes;
         }
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wire_failure_keeps_its_status_and_words() {
+        let all = [
+            WireError::BadHead("malformed request line".into()),
+            WireError::MethodNotAllowed { allow: "GET" },
+            WireError::HeadTooLarge("x".into()),
+            WireError::BodyTooLarge("x".into()),
+            WireError::HeadTimedOut,
+            WireError::UnknownExpectation,
+            WireError::Overloaded,
+            WireError::BodyTimedOut,
+            WireError::SlowBody("slow".into()),
+            WireError::BadChunk("bad size".into()),
+            WireError::BodyCut("gone".into()),
+        ];
+        for wire in all {
+            let status = wire.status();
+            let error = Error::from(wire);
+            assert_eq!(error.status(), status, "{error}");
+        }
+        let e = Error::from(WireError::BadChunk("bad size".into()));
+        assert_eq!(
+            e.to_string(),
+            "bad request: malformed chunked body: bad size"
+        );
+        let e = Error::from(WireError::BodyCut("gone".into()));
+        assert_eq!(e.to_string(), "bad request: request body ended early: gone");
     }
 }

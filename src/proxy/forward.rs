@@ -6,11 +6,11 @@
 //! gets a 4xx: the next hop never sees a body the client did not send whole.
 
 use crate::error::Error;
+use crate::http::error::Error as WireError;
 use crate::http::framing::BodyFraming;
 use crate::ory::cache::Fetched;
 use crate::proxy::outgoing::{build_error, map_send_error, send, Outgoing};
 use crate::proxy::{direct, heads, relay, App, Context, Dest};
-use std::io;
 
 /// What a forward and an upgrade both do first: who is asking (the session lookup and the
 /// token, or a refusal), then the request for the next hop, built from the client's.
@@ -102,7 +102,7 @@ impl App {
             Ok(r) => r,
             Err(e) => {
                 return Err(match &cx.ex.body_state().error {
-                    Some((kind, message)) => client_body_error(*kind, message),
+                    Some((kind, message)) => WireError::of_body(*kind, message).into(),
                     None => map_send_error(dest, e),
                 });
             }
@@ -120,23 +120,6 @@ impl App {
     }
 }
 
-/// The answer when reading the client's body failed.
-pub(crate) fn client_body_error(kind: io::ErrorKind, message: &str) -> Error {
-    let e = io::Error::new(kind, message.to_owned());
-    if message.starts_with(crate::http::rate::SLOW_BODY) {
-        Error::SlowBody(message.to_owned())
-    } else if crate::error::is_timeout(&e) {
-        Error::ClientTimeout
-    } else if matches!(
-        kind,
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-    ) {
-        Error::BadRequest(format!("malformed chunked body: {message}"))
-    } else {
-        Error::BadRequest(format!("request body ended early: {message}"))
-    }
-}
-
 /// Whether an Ory-bound path (prefix already stripped) ends a session: the browser and API
 /// logout endpoints, `/self-service/logout…`.
 fn is_logout(path: &str) -> bool {
@@ -147,28 +130,4 @@ fn is_logout(path: &str) -> bool {
 /// next hop cannot pick another protocol from a list.
 fn is_websocket(protocol: &str) -> bool {
     protocol.trim().eq_ignore_ascii_case("websocket")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn body_errors_map_to_client_answers() {
-        let e = client_body_error(io::ErrorKind::InvalidData, "bad chunk");
-        assert_eq!(e.status(), 400);
-        assert!(e.to_string().contains("chunked"));
-        assert_eq!(
-            client_body_error(io::ErrorKind::WouldBlock, "timed out").status(),
-            408
-        );
-        assert_eq!(
-            client_body_error(io::ErrorKind::UnexpectedEof, "gone").status(),
-            400
-        );
-        let slow = crate::http::rate::slow_body(240);
-        let e = client_body_error(slow.kind(), &slow.to_string());
-        assert_eq!(e.status(), 408);
-        assert!(e.to_string().contains("--min-data-rate"), "{e}");
-    }
 }

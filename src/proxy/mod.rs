@@ -14,6 +14,7 @@ mod answer;
 mod context;
 mod dest;
 mod direct;
+mod end_probing;
 mod forward;
 pub mod heads;
 mod identify;
@@ -222,7 +223,7 @@ impl App {
     /// Refuses, answers locally or forwards; returns the status, or the error to answer with.
     fn route(&self, cx: &mut Context<'_>) -> Result<u16, Error> {
         if let Some(refusal) = cx.ex.request.refusal.take() {
-            return Err(refusal);
+            return Err(refusal.into());
         }
         if loops::came_back(cx.req(), &self.via_token) {
             // Sent to Ory by this proxy, or in tunnel mode, where only Ory is forwarded to.

@@ -23,7 +23,7 @@ impl Handler for OpsPort {
         let app = &self.0;
         let mut cx = Context::new(ex);
         let result = match cx.ex.request.refusal.take() {
-            Some(refusal) => Err(refusal),
+            Some(refusal) => Err(refusal.into()),
             None => {
                 let target = cx.target().to_owned();
                 let path = origin_form(&target).map(|t| t.split('?').next().unwrap_or(t));

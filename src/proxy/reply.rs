@@ -11,6 +11,7 @@ use crate::obs::logger;
 use crate::ory::cache::Fetched;
 use crate::policy::cors;
 use crate::policy::headers;
+use crate::proxy::end_probing::EndProbing;
 use crate::proxy::outgoing::{map_send_error, SendError};
 use crate::proxy::{App, Context, Dest};
 use crate::rewrite::body as body_rewrite;
@@ -144,7 +145,7 @@ impl App {
             }
         }
         let chained = io::Cursor::new(buffered).chain(&mut reader);
-        let mut chained = response::EndProbing::new(chained, length.unwrap_or(u64::MAX));
+        let mut chained = EndProbing::new(chained, length.unwrap_or(u64::MAX));
         let body = match &rewritten {
             Some(bytes) => Body::Bytes(bytes),
             // Not rewritten, or larger than the limit once read: what was read goes first.
