@@ -6,6 +6,10 @@
 use std::fmt;
 use std::io;
 
+/// Start of the message of a request body cut for being too slow (how [`Error::of_body`] tells
+/// it from other body errors, which reach it as a kind and a message).
+pub const SLOW_BODY: &str = "request body arrived slower than --min-data-rate";
+
 /// A failure of the client's side of the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -49,7 +53,7 @@ impl Error {
 
     /// The failure of reading a request body, from the error its reader returned.
     pub fn of_body(kind: io::ErrorKind, message: &str) -> Error {
-        if message.starts_with(crate::http::rate::SLOW_BODY) {
+        if message.starts_with(SLOW_BODY) {
             Error::SlowBody(message.to_owned())
         } else if is_timeout_kind(kind) {
             Error::BodyTimedOut

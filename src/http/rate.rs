@@ -35,10 +35,6 @@ pub const SHED_FLOOR: Duration = Duration::from_secs(1);
 /// Shortest socket timeout set (zero means "none" to the kernel).
 const MIN_TIMEOUT: Duration = Duration::from_millis(10);
 
-/// Start of the message of a request body cut for being too slow (how the request path tells
-/// it from other body errors, which reach it as a kind and a message).
-pub const SLOW_BODY: &str = "request body arrived slower than --min-data-rate";
-
 /// A connection's pacing settings (the rate is on).
 #[derive(Clone)]
 pub struct Pacer {
@@ -148,7 +144,8 @@ pub fn slow_body(rate: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
         format!(
-            "{SLOW_BODY} ({rate} bytes/s after the first {} s)",
+            "{} ({rate} bytes/s after the first {} s)",
+            crate::http::error::SLOW_BODY,
             GRACE.as_secs()
         ),
     )
@@ -255,7 +252,10 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(e.to_string().starts_with(SLOW_BODY), "{e}");
+        assert!(
+            e.to_string().starts_with(crate::http::error::SLOW_BODY),
+            "{e}"
+        );
         assert!(began.elapsed() < Duration::from_secs(5));
         assert!(sets >= 1);
     }
