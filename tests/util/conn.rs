@@ -54,9 +54,9 @@ impl Answer {
             .unwrap_or_else(|| panic!("no message: {v}"));
         assert!(!message.is_empty(), "{v}");
         assert!(
-            error
-                .keys()
-                .all(|k| ["code", "status", "message", "reason"].contains(&k.as_str())),
+            error.keys().all(
+                |k| ["code", "status", "message", "reason", "request_id"].contains(&k.as_str())
+            ),
             "unexpected fields in {v}"
         );
         message.to_owned()
