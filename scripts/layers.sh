@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The layer check (CONTRIBUTING.md, "Layers"): fails on a circle between top-level modules of
-# src/ or between its files. The graph is read by the shared tool
+# src/ or between its files, or on a file over 400 lines (tests included). The graph is read by the shared tool
 # ../shared/tools/module-graph.py (MODULE_GRAPH=path says where it is otherwise); its exit status
-# covers only top-level circles, so the count of file circles is read from its output.
+# covers only top-level circles, so the other two counts are read from its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOL=${MODULE_GRAPH:-../shared/tools/module-graph.py}
@@ -12,11 +12,12 @@ if [ ! -f "$TOOL" ]; then
 fi
 status=0
 out=$(python3 "$TOOL" src --files) || status=$?
-for line in "circles between top-level modules: 0" "circles between files: 0"; do
+for line in "circles between top-level modules: 0" "circles between files: 0" \
+  "files over 400 lines: 0"; do
   grep -qx "$line" <<<"$out" || status=1
 done
 if [ "$status" != 0 ]; then
   echo "$out" >&2
-  echo "error: an import points up a layer (see CONTRIBUTING.md, \"Layers\")" >&2
+  echo "error: an import points up a layer, or a file is over 400 lines (see CONTRIBUTING.md, \"Layers\")" >&2
   exit 1
 fi

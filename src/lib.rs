@@ -3,23 +3,24 @@
 //! The crate is a library with a thin binary on top (`src/main.rs`), so that every piece can be
 //! unit-tested and the integration tests can drive the real binary.
 //!
-//! The folders show the architecture; arrows point down this list and nothing imports upwards:
-//! - [`http`]: the wire — listener, connections, heads, bodies, writing responses;
+//! The folders show the architecture; imports point one way (CONTRIBUTING.md, "Layers"), top
+//! to bottom:
+//! - `main.rs` parses ([`cli`], which only parses: [`help`] is its text, [`compat`] the Go
+//!   command's habits), runs ([`serve`]: keys, listeners, signals, banner, start-up probe) and
+//!   turns the outcome into an exit code;
 //! - [`proxy`]: what happens to one request — route it, answer it locally (JWKS, health,
 //!   metrics, CORS preflights) or identify the client and forward it, then pass the answer back;
-//!   upgrades are relayed;
+//!   upgrades are relayed. Every step returns its failure as one [`error::Error`], answered in
+//!   one place; [`error_text`] puts it in words that name the hop and the fix;
 //! - [`ory`]: sessions (whoami, cache), tokens (ES256 JWT, reuse) and signing keys;
+//! - [`http`]: the wire — listener, connections, heads, bodies, writing responses; its own
+//!   error type, nothing of Ory;
 //! - [`rewrite`]: `Set-Cookie`, `Location` and Ory bodies on the way back;
-//! - [`policy`]: CORS, hop-by-hop and forwarding headers, origins;
-//! - [`obs`]: logs, metrics and health checks.
-//!
-//! [`cli`] parses the command line into raw fields ([`help`] is its text, [`compat`] the Go
-//! command's habits and "did you mean"); [`config`] validates them into a [`config::Config`]
-//! ([`mode`]: proxy or tunnel mode and the session options; [`deploy`]: key reload polling,
-//! trusted proxies, the metrics address);
-//! [`serve`] starts the proxy. Every failure of a request is one [`error::Error`], answered in
-//! one place; [`error_text`] puts it in words that name the hop and the fix (log line, HTML
-//! page). All `unsafe` code lives in [`sys`].
+//! - [`obs`]: logs, metrics and health checks;
+//! - [`config`]: raw flags validated into a [`config::Config`] and its small types;
+//! - [`policy`]: CORS, hop-by-hop and forwarding headers, origins, protected paths (pure);
+//! - at the bottom [`error`], [`status`], [`random`], `locks`, and [`sys`], where all `unsafe`
+//!   code lives.
 #![deny(unsafe_code)]
 
 pub mod cli;

@@ -4,7 +4,7 @@
 //! the request path can take its inputs for granted. The configuration is the bottom of the
 //! crate: plain data and its parsers, importing only the value parsers of [`crate::policy`] and
 //! the Go command's habits ([`crate::compat`]). [`Config::from_raw`] checks one concern per
-//! module: [`places`] (the URLs and the address), [`limits`] (lifetimes, timeouts, caps),
+//! module: `places` (the URLs and the address), [`limits`] (lifetimes, timeouts, caps),
 //! [`mode`] (proxy or tunnel, the session options), [`deploy`] (production options).
 
 pub mod choices;

@@ -84,7 +84,7 @@ pub fn read_response(stream: &mut impl Read) -> io::Result<(ResponseHead, Vec<u8
 }
 
 /// A request head for a next hop: `METHOD path HTTP/1.1`, the headers built by
-/// [`crate::proxy::App::build_request`], and for an upgrade `Connection: Upgrade` and
+/// `App::build_request`, and for an upgrade `Connection: Upgrade` and
 /// `Upgrade: <protocol>`.
 pub fn request_head(
     method: &str,

@@ -4,7 +4,7 @@
 //! a hand-written HTTP/1.1 handshake ([`crate::proxy::heads`]) over a `TcpStream` (with TLS from [`crate::proxy::tls`]
 //! for an `https://` next hop, relayed there); the client side is the
 //! connection's own socket, handed over with the bytes already read after its head
-//! ([`crate::http::conn::Exchange::upgrade`]). Both are split with `try_clone()` and copied by
+//! ([`crate::http::conn::Exchange::switch_protocols`]). Both are split with `try_clone()` and copied by
 //! two dedicated threads.
 //!
 //! At most [`MAX_TUNNELS`] relays run at once; beyond that an upgrade is refused with 503.

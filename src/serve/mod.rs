@@ -6,7 +6,7 @@
 //! watcher thread learns which signal arrived: SIGTERM/SIGINT stop, SIGHUP reloads the keys
 //! ([`crate::ory::reload`]) on the watcher thread, never in a signal handler. What the proxy
 //! says once it listens is [`banner`]; the background check that the next hops answer,
-//! [`probe`].
+//! `probe`.
 
 pub mod banner;
 mod probe;
