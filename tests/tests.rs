@@ -40,6 +40,7 @@ mod metrics_address;
 mod playground;
 mod pool;
 mod protected;
+mod readme;
 mod replicas;
 mod resilience;
 mod rewrite;

@@ -45,10 +45,15 @@ pub fn python() -> Option<Command> {
     Some(cmd)
 }
 
-/// Node with `ws` and `express` resolvable (`require('ws')`), or `None` (skipped).
+/// Node with `ws` and `express` resolvable (`require('ws')`), or `None` (skipped). `jose` (an
+/// ES module, for the README's `verify.mjs`) is in the same folder; `import` ignores NODE_PATH,
+/// so a module that imports it runs beside a `node_modules` link to that folder.
 pub fn node() -> Option<Command> {
     let modules = PathBuf::from(ROOT).join("tests/clients/node_modules");
-    if !modules.join("ws").exists() || !modules.join("express").exists() {
+    let installed = ["ws", "express", "jose"]
+        .iter()
+        .all(|m| modules.join(m).exists());
+    if !installed {
         return missing("the Node test clients (tests/clients/node_modules)");
     }
     if Command::new("node").arg("--version").output().is_err() {
