@@ -83,6 +83,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt
             Long("debug") => raw.debug = true,
             Long("jwt-session") => raw.jwt_session = Some(parser.value()?.string()?),
             Long("require-session") => raw.require_session.push(parser.value()?.string()?),
+            Long("require-aal2") => raw.require_aal2.push(parser.value()?.string()?),
             Long("identity-header") => raw.identity_headers.push(parser.value()?.string()?),
             Long("jwks-reload-interval") => {
                 raw.jwks_reload_interval = Some(parser.value()?.string()?)
@@ -292,6 +293,8 @@ mod tests {
             "ORY_PROXY_REQUIRE_SESSION",
             "--identity-header",
             "ORY_PROXY_IDENTITY_HEADERS",
+            "--require-aal2",
+            "ORY_PROXY_REQUIRE_AAL2",
             "--quiet",
             "--help",
             "--version",

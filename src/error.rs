@@ -53,6 +53,12 @@ pub enum Error {
     LoginRequired { location: String },
     /// `--require-session`: any other request without a session (401).
     SessionRequired,
+    /// `--require-aal2`: a browser navigation with an `aal1` session, sent to Ory's step-up login
+    /// (303 to `location`).
+    StepUpRequired { location: String },
+    /// `--require-aal2`: any other request with an `aal1` session (403 with RFC 9470's
+    /// `insufficient_user_authentication` challenge).
+    SecondFactorRequired,
     /// The request carries this proxy's own `Via` token: the upstream (`ory` false) or Ory's
     /// URL (`ory` true) points back at the proxy (508).
     LoopDetected { ory: bool },
@@ -77,7 +83,8 @@ impl Error {
             Error::NotFound => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Internal(_) => 500,
-            Error::LoginRequired { .. } => 303,
+            Error::LoginRequired { .. } | Error::StepUpRequired { .. } => 303,
+            Error::SecondFactorRequired => 403,
             Error::SessionRequired => 401,
             Error::LoopDetected { .. } => 508,
         }
@@ -91,12 +98,19 @@ impl Error {
             } => vec![("Retry-After", v.clone())],
             Error::Overloaded => vec![("Retry-After", "1".to_owned())],
             Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
-            Error::LoginRequired { location } => vec![
+            Error::LoginRequired { location } | Error::StepUpRequired { location } => vec![
                 ("Location", location.clone()),
                 ("Cache-Control", "no-store".to_owned()),
             ],
             Error::SessionRequired => vec![
                 ("WWW-Authenticate", "Bearer".to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
+            Error::SecondFactorRequired => vec![
+                (
+                    "WWW-Authenticate",
+                    r#"Bearer error="insufficient_user_authentication""#.to_owned(),
+                ),
                 ("Cache-Control", "no-store".to_owned()),
             ],
             _ => Vec::new(),
@@ -118,10 +132,16 @@ impl Error {
         )
     }
 
-    /// Whether this is the proxy doing its job (a protected route refusing an anonymous
-    /// request) rather than something failing: logged as information, not as an error.
+    /// Whether this is the proxy doing its job (a protected route refusing an anonymous or
+    /// `aal1` request) rather than something failing: logged as information, not as an error.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Error::LoginRequired { .. } | Error::SessionRequired)
+        matches!(
+            self,
+            Error::LoginRequired { .. }
+                | Error::SessionRequired
+                | Error::StepUpRequired { .. }
+                | Error::SecondFactorRequired
+        )
     }
 
     /// The JSON body: Ory's error shape, fields in Ory's order (code, status, message), then
@@ -170,6 +190,14 @@ impl fmt::Display for Error {
                 )
             }
             Error::SessionRequired => write!(f, "this path needs a session: sign in first"),
+            Error::StepUpRequired { .. } => write!(
+                f,
+                "this page needs a second factor: redirecting to the step-up login"
+            ),
+            Error::SecondFactorRequired => write!(
+                f,
+                "this path needs a second factor (aal2): sign in again with it first"
+            ),
             Error::LoopDetected { ory: false } => {
                 write!(f, "loop detected: the upstream points back at this proxy")
             }
@@ -224,5 +252,19 @@ mod tests {
             .extra_headers()
             .is_empty());
         assert_eq!(Error::NotFound.status(), 404);
+        let e = Error::SecondFactorRequired;
+        assert_eq!(e.status(), 403);
+        assert_eq!(
+            e.extra_headers()[0],
+            (
+                "WWW-Authenticate",
+                r#"Bearer error="insufficient_user_authentication""#.to_owned()
+            )
+        );
+        assert!(e.is_refusal());
+        let e = Error::StepUpRequired {
+            location: "/x".into(),
+        };
+        assert_eq!((e.status(), e.extra_headers()[0].1.as_str()), (303, "/x"));
     }
 }

@@ -41,6 +41,7 @@ const TOKENS_AND_KEYS: &str = "\
 --jwks-reload-interval DURATION | ORY_PROXY_JWKS_RELOAD_INTERVAL | off, SIGHUP only | Read --jwks-file again whenever its modification time changes, looked at this often (at least 1s): for platforms that rotate mounted secrets without a signal. SIGHUP always reloads it.
 --jwt-session MODE | ORY_PROXY_JWT_SESSION | full | What the token's session claim holds: 'full' (the whole whoami session), 'identity' (the session's id, active, expires_at, authenticated_at, authenticator_assurance_level and the identity's id, schema_id, state, traits, metadata_public) or 'none' (no session claim, sub only). A token over 6 KiB is warned about once.
 --require-session PREFIX | ORY_PROXY_REQUIRE_SESSION | none | Paths equal to PREFIX or below it (whole segments, case-insensitive, .json/;x suffixes cut: /admin covers /admin/x, /ADMIN and /admin.json, not /administrator) never reach the application without a session: browser navigations get 303 to the login flow with return_to, other requests 401. Repeatable; the variable is comma-separated; '/' protects everything but /.ory/.
+--require-aal2 PREFIX | ORY_PROXY_REQUIRE_AAL2 | none | Paths (matched as for --require-session) that need a session with a second factor (authenticator_assurance_level aal2): anonymous requests are answered as by --require-session; with an aal1 session, browser navigations get 303 to Ory's step-up login (?aal=aal2&return_to=...), other requests 403 with WWW-Authenticate: Bearer error=\"insufficient_user_authentication\". Repeatable; the variable is comma-separated.
 --identity-header NAME=PATH | ORY_PROXY_IDENTITY_HEADERS | none | Send a session value to the application as a request field, e.g. X-Auth-Request-Email=identity.traits.email (PATH: a dot path into the whoami session; arrays joined with ','; missing: not sent). NAME is removed from every client request in any case; a value with a control character or over 4 KiB is not sent (one warning). The application must be reachable only through the proxy. Repeatable; the variable is comma-separated.
 ";
 
@@ -86,8 +87,8 @@ Ory with its path unchanged (no /.ory prefix), never to the app; no session look
 JWKS. <application-url> is where the app runs: its origin may call the tunnel with credentials
 (CORS) and gets Ory's welcome redirect (unless --default-redirect-url). <tunnel-url> is what
 the browser uses for Ory [default: http://localhost:<port>]; /.ory/proxy/ stays the tunnel's.
---no-jwt, --rewrite-host, --jwt-session, --require-session, --identity-header, --jwt-ttl,
---jwks-file and --session-cache-ttl are usage errors there (more: ory-proxy tunnel --help).
+--no-jwt, --rewrite-host, --jwt-session, --require-session, --require-aal2, --identity-header,
+--jwt-ttl, --jwks-file and --session-cache-ttl are usage errors there (more: ory-proxy tunnel --help).
 ";
 
 const TAIL: &str = "\
@@ -153,8 +154,8 @@ FLAGS:
     --allowed-cors-origins LIST     more origins that may call with credentials
     --cookie-domain, --open, timeouts, limits, --log-format, --debug, -q: as for the proxy
     (ory-proxy --help lists them all). --no-jwt, --rewrite-host, --jwt-session,
-    --require-session, --identity-header, --jwt-ttl, --jwks-file and --session-cache-ttl are
-    usage errors here.
+    --require-session, --require-aal2, --identity-header, --jwt-ttl, --jwks-file and
+    --session-cache-ttl are usage errors here.
 
 EXAMPLE:
     ory-proxy tunnel http://localhost:3000 --project <your-project-slug>

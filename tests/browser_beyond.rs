@@ -1,5 +1,6 @@
 //! Headless Chromium through the modes of issue 11: a protected page sends the browser to the
-//! login page and, once signed in, back to the page with a token (`--require-session`).
+//! login page and, once signed in, back to the page with a token (`--require-session`); a page
+//! that needs a second factor sends a signed-in browser on to it and back (`--require-aal2`).
 
 use crate::util::proxy::{bearer_of, free_port};
 use crate::util::webdriver::Browser;
@@ -89,6 +90,83 @@ fn a_protected_page_sends_the_browser_to_login_and_back() {
     );
     assert_eq!(seen.last().unwrap().target, "/admin/reports?year=2026");
     eprintln!("browser protected-page test: {login_url} -> back with a token");
+}
+
+#[test]
+fn a_second_factor_is_asked_for_and_the_page_follows() {
+    let Some(browser) = Browser::start() else {
+        return no_browser("second factor");
+    };
+    let ory = FakeOry::start();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let jwks: Arc<Mutex<Option<Value>>> = Arc::default();
+    let keys = Arc::clone(&jwks);
+    let upstream = Upstream::with(move |req| {
+        // The level the token says, as the application would read it.
+        let aal = bearer_of(req)
+            .and_then(|token| {
+                let jwks = keys.lock().unwrap().clone()?;
+                let v = std::panic::catch_unwind(|| jwt::verify_with_jwks(&jwks, &token)).ok()?;
+                Some(
+                    v.claims["session"]["authenticator_assurance_level"]
+                        .as_str()?
+                        .to_owned(),
+                )
+            })
+            .unwrap_or_else(|| "NONE".to_owned());
+        let body = format!("<p>{}</p><p id=\"aal\">{aal}</p>", req.target);
+        Some(page("Admin", &body).into())
+    });
+    let port_arg = port.to_string();
+    let proxy = ProxyProcess::start(
+        &upstream.url(),
+        &ory.url(),
+        &[&public, "--port", &port_arg, "--require-aal2", "/admin"],
+    );
+    *jwks.lock().unwrap() = Some(jwt::fetch_jwks(&proxy));
+
+    // Anonymous: the password login first.
+    browser.goto(&format!("{public}/admin/keys?tab=2"));
+    let identifier = browser.wait_for("input[name=identifier]");
+    browser.type_into(&identifier, "eve@example.org");
+    let password = browser.wait_for("input[name=password]");
+    browser.type_into(&password, "correct horse");
+    browser.click(&browser.wait_for("button[type=submit]"));
+
+    // Back at /admin with aal1: the proxy sends the browser on to the second factor.
+    let code_field = browser.wait_for("input[name=totp_code]");
+    let step_up = browser.url();
+    assert!(
+        step_up.starts_with(&format!("{public}/.ory/ui/login?flow=")),
+        "not on the second-factor page: {step_up}"
+    );
+    let admin = |u: &Upstream| {
+        u.requests()
+            .into_iter()
+            .filter(|r| r.target.starts_with("/admin"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        admin(&upstream).is_empty(),
+        "no /admin request reached the application at aal1"
+    );
+    let code = browser.text(&browser.wait_for("#code"));
+    assert_eq!(code.len(), 6, "{code}");
+    browser.type_into(&code_field, &code);
+    browser.click(&browser.wait_for("button[type=submit]"));
+
+    let aal = browser.wait_for("#aal");
+    assert_eq!(browser.text(&aal), "aal2");
+    assert_eq!(browser.url(), format!("{public}/admin/keys?tab=2"));
+    let seen = admin(&upstream);
+    assert_eq!(
+        seen.len(),
+        1,
+        "exactly the stepped-up request reached /admin"
+    );
+    assert_eq!(seen[0].target, "/admin/keys?tab=2");
+    eprintln!("browser step-up test: {step_up} -> back at aal2");
 }
 
 /// A single-page app on its own origin that signs in through the tunnel with `fetch` and

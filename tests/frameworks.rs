@@ -3,7 +3,8 @@
 //! count of how often the admin view ran. The proxy's reading of a path only matters where it
 //! differs from theirs, so `--require-session /admin` is attacked with the spellings they route
 //! to the admin view (`/ADMIN` in Express, `/admin/%2e%2e` in Werkzeug, …), sent raw so no
-//! client normalises them first.
+//! client normalises them first; `--require-aal2 /admin` is attacked with the same spellings by
+//! an `aal1` session.
 
 use crate::util::client::{raw_exchange, RawResponse};
 use crate::util::external::{self, ExternalServer};
@@ -101,6 +102,13 @@ fn raw_get(proxy: &ProxyProcess, target: &str, extra: &str) -> (u16, String) {
     );
     let r = RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()));
     (r.status, String::from_utf8_lossy(&r.rest).into_owned())
+}
+
+/// Like [`raw_get`], the whole answer.
+fn raw_response(proxy: &ProxyProcess, target: &str, extra: &str) -> RawResponse {
+    let req =
+        format!("GET {target} HTTP/1.1\r\nHost: app.test\r\n{extra}Connection: close\r\n\r\n");
+    RawResponse::parse(&raw_exchange(proxy.addr, req.as_bytes()))
 }
 
 /// The JSON at the end of a `Connection: close` answer (either app sends a plain body).
@@ -243,6 +251,72 @@ fn flask_admin_views_never_run_anonymously() {
 fn express_admin_views_never_run_anonymously() {
     let Some(app) = express() else { return };
     no_admin_view_runs_anonymously(app, "express");
+}
+
+/// `--require-aal2 /admin` with the same spellings: 401 anonymously, 403 (with the step-up
+/// challenge) at `aal1`, 400 for a dot-segment; the admin view runs only at `aal2`.
+fn no_admin_view_runs_without_a_second_factor(app: ExternalServer, name: &str) {
+    let ory = FakeOry::start();
+    let proxy = ProxyProcess::start(&app.url(), &ory.url(), &["--require-aal2", "/admin"]);
+    let aal1 = ory.create_session("one@example.org");
+    let cookie = format!("Cookie: {}\r\n", aal1.cookie());
+    for target in COVERED {
+        let (status, body) = raw_get(&proxy, target, "");
+        assert_eq!(status, 401, "{name} {target}: {body}");
+        let r = raw_response(&proxy, target, &cookie);
+        assert_eq!(r.status, 403, "{name} {target}: {r:?}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_user_authentication\""),
+            "{name} {target}"
+        );
+    }
+    for target in DOTTED {
+        let (status, body) = raw_get(&proxy, target, &cookie);
+        assert_eq!(status, 400, "{name} {target}: {body}");
+    }
+    let r = raw_response(
+        &proxy,
+        "/ADMIN.json",
+        &format!("{cookie}Accept: text/html\r\n"),
+    );
+    assert_eq!(r.status, 303, "{name}: {r:?}");
+    let location = r.header("location").unwrap_or_default();
+    assert!(
+        location.contains("login/browser?aal=aal2&return_to="),
+        "{name}: {location}"
+    );
+    for target in OPEN {
+        let (status, body) = raw_get(&proxy, target, &cookie);
+        assert_eq!(status, 200, "{name} {target}: {body}");
+        assert_eq!(json_of(&body)["view"], "other", "{name} {target}");
+    }
+    assert_eq!(
+        admin_hits(&app),
+        0,
+        "{name}: the admin view ran without aal2"
+    );
+    let aal2 = ory.step_up(&aal1);
+    let (status, body) = raw_get(
+        &proxy,
+        "/admin/x",
+        &format!("Cookie: {}\r\n", aal2.cookie()),
+    );
+    assert_eq!(status, 200, "{name}: {body}");
+    assert_eq!(json_of(&body)["view"], "admin", "{name}");
+    assert_eq!(admin_hits(&app), 1, "{name}");
+}
+
+#[test]
+fn flask_admin_views_need_a_second_factor() {
+    let Some(app) = flask() else { return };
+    no_admin_view_runs_without_a_second_factor(app, "flask");
+}
+
+#[test]
+fn express_admin_views_need_a_second_factor() {
+    let Some(app) = express() else { return };
+    no_admin_view_runs_without_a_second_factor(app, "express");
 }
 
 /// The frameworks really do route the spellings to their admin views when asked directly: the

@@ -47,6 +47,7 @@ mod rewrite;
 mod routing;
 mod session;
 mod smoke;
+mod step_up;
 mod streaming;
 mod timeouts;
 mod trusted_proxies;

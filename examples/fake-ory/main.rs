@@ -9,8 +9,9 @@
 //! ```
 //!
 //! It speaks Kratos on the wire where the proxy and a browser meet it: the login and
-//! registration flows (HTML pages and JSON), `/sessions/whoami`, logout. Any email and password
-//! sign in. The code is `tests/util/ory.rs` and its neighbours, included below exactly as the
+//! registration flows (HTML pages and JSON), `/sessions/whoami`, logout, and a second factor
+//! (`login/browser?aal=aal2`: a six-digit code the page shows, for `--require-aal2`). Any email
+//! and password sign in. The code is `tests/util/ory.rs` and its neighbours, included below exactly as the
 //! playground includes them, so the fake you keep is the one the tests check. A fixed port
 //! (4433, Kratos' public port) rather than a random one: the proxy's `--sdk-url` must not
 //! change between runs. Nothing here is for production.
@@ -31,6 +32,9 @@ mod ory_flows;
 #[allow(dead_code)]
 #[path = "../../tests/util/ory_pages.rs"]
 mod ory_pages;
+#[allow(dead_code)]
+#[path = "../../tests/util/ory_second_factor.rs"]
+mod ory_second_factor;
 #[allow(dead_code)]
 #[path = "../../tests/util/server.rs"]
 mod server;

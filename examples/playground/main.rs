@@ -42,6 +42,9 @@ mod ory_flows;
 #[path = "../../tests/util/ory_pages.rs"]
 mod ory_pages;
 #[allow(dead_code)]
+#[path = "../../tests/util/ory_second_factor.rs"]
+mod ory_second_factor;
+#[allow(dead_code)]
 #[path = "../../tests/util/server.rs"]
 mod server;
 #[allow(unused_imports)]

@@ -105,6 +105,9 @@ pub struct Config {
     /// `--require-session`: normalised path prefixes that need a session (see
     /// [`crate::policy::protect`]). Default none.
     pub require_session: Vec<String>,
+    /// `--require-aal2`: normalised path prefixes that need a session at `aal2` (a second
+    /// factor), matched as `require_session` is. Default none.
+    pub require_aal2: Vec<String>,
     /// `--identity-header NAME=PATH`: session values sent to the upstream as request fields
     /// (see [`crate::policy::identity`]). Default none.
     pub identity_headers: Vec<crate::policy::identity::IdentityHeader>,
@@ -143,9 +146,17 @@ impl Config {
                     .ok_or_else(|| format!("{name} '{v}' must be 'text' or 'json'"))?,
                 None => LogFormat::Text,
             };
-        let (jwt_session, require_session) = match mode {
+        let mode::SessionOptions {
+            claim: jwt_session,
+            require_session,
+            require_aal2,
+        } = match mode {
             Mode::Proxy => session_options(raw, env)?,
-            Mode::Tunnel => (Default::default(), Vec::new()),
+            Mode::Tunnel => mode::SessionOptions {
+                claim: Default::default(),
+                require_session: Vec::new(),
+                require_aal2: Vec::new(),
+            },
         };
         let identity_headers = match mode {
             Mode::Proxy => identity_headers(raw, env)?,
@@ -208,6 +219,7 @@ impl Config {
             sdk_source,
             jwt_session,
             require_session,
+            require_aal2,
             identity_headers,
             deploy,
         })

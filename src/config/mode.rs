@@ -1,6 +1,7 @@
 //! What kind of process this is, and the checks of the options that only make sense in one
 //! kind: proxy mode (in front of an application) or tunnel mode (Ory on its own port beside a
-//! single-page app), `--jwt-session` and `--require-session`.
+//! single-page app), `--jwt-session`, `--require-session`, `--require-aal2` and
+//! `--identity-header`.
 //!
 //! Kept apart from [`super::Config`] so the rules of issue 11 read in one place: which flags
 //! tunnel mode refuses (rather than silently ignoring them), and why the session options need
@@ -30,6 +31,7 @@ pub(crate) fn tunnel_usage(raw: &RawArgs) -> Result<(), String> {
         ("--rewrite-host", raw.rewrite_host),
         ("--jwt-session", raw.jwt_session.is_some()),
         ("--require-session", !raw.require_session.is_empty()),
+        ("--require-aal2", !raw.require_aal2.is_empty()),
         ("--identity-header", !raw.identity_headers.is_empty()),
         ("--jwt-ttl", raw.jwt_ttl.is_some()),
         ("--jwks-file", raw.jwks_file.is_some()),
@@ -44,42 +46,74 @@ pub(crate) fn tunnel_usage(raw: &RawArgs) -> Result<(), String> {
     }
 }
 
-/// `--jwt-session` and `--require-session` (or their variables); both need the session lookup,
-/// so either is a usage error with `--no-jwt`.
+/// What `--jwt-session`, `--require-session` and `--require-aal2` (or their variables) ask for.
+pub(crate) struct SessionOptions {
+    pub(crate) claim: SessionClaim,
+    pub(crate) require_session: Vec<String>,
+    pub(crate) require_aal2: Vec<String>,
+}
+
+/// `--jwt-session`, `--require-session` and `--require-aal2` (or their variables); all need the
+/// session lookup, so each is a usage error with `--no-jwt`.
 pub(crate) fn session_options(
     raw: &RawArgs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(SessionClaim, Vec<String>), String> {
+) -> Result<SessionOptions, String> {
     let mode = flag_or_env(
         &raw.jwt_session,
         "--jwt-session",
         "ORY_PROXY_JWT_SESSION",
         env,
     );
-    let (prefixes, prefix_source) = if raw.require_session.is_empty() {
-        let from_env = env("ORY_PROXY_REQUIRE_SESSION").unwrap_or_default();
-        (split_list(&[from_env]), "ORY_PROXY_REQUIRE_SESSION")
-    } else {
-        (split_list(&raw.require_session), "--require-session")
-    };
-    if raw.no_jwt {
-        if let Some((name, _)) = &mode {
-            return Err(format!(
-                "{name} needs the session lookup that --no-jwt turns off"
-            ));
-        }
-        if !prefixes.is_empty() {
-            return Err(format!(
-                "{prefix_source} needs the session lookup that --no-jwt turns off"
-            ));
-        }
+    if let (true, Some((name, _))) = (raw.no_jwt, &mode) {
+        return Err(format!(
+            "{name} needs the session lookup that --no-jwt turns off"
+        ));
     }
-    let mode = match mode {
+    let require_session = prefixes(
+        raw,
+        (&raw.require_session, "--require-session"),
+        "ORY_PROXY_REQUIRE_SESSION",
+        env,
+    )?;
+    let require_aal2 = prefixes(
+        raw,
+        (&raw.require_aal2, "--require-aal2"),
+        "ORY_PROXY_REQUIRE_AAL2",
+        env,
+    )?;
+    let claim = match mode {
         Some((name, v)) => SessionClaim::parse(&v)
             .ok_or_else(|| format!("{name} '{v}' must be 'full', 'identity' or 'none'"))?,
         None => SessionClaim::Full,
     };
-    let prefixes = prefixes
+    Ok(SessionOptions {
+        claim,
+        require_session,
+        require_aal2,
+    })
+}
+
+/// A list of protected prefixes from its flag (repeatable) or else its variable
+/// (comma-separated), normalised as [`crate::policy::protect`] matches them.
+fn prefixes(
+    raw: &RawArgs,
+    (given, flag): (&[String], &'static str),
+    var: &'static str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, String> {
+    let (prefixes, prefix_source) = if given.is_empty() {
+        let from_env = env(var).unwrap_or_default();
+        (split_list(&[from_env]), var)
+    } else {
+        (split_list(given), flag)
+    };
+    if raw.no_jwt && !prefixes.is_empty() {
+        return Err(format!(
+            "{prefix_source} needs the session lookup that --no-jwt turns off"
+        ));
+    }
+    prefixes
         .iter()
         .map(|p| {
             crate::policy::protect::normalize_prefix(p).ok_or_else(|| {
@@ -95,8 +129,7 @@ pub(crate) fn session_options(
                 format!("{prefix_source} '{p}' must be a path starting with '/', without a query, outside /.ory/ (never protected){hint}")
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((mode, prefixes))
+        .collect()
 }
 
 /// `--identity-header NAME=PATH` (or `ORY_PROXY_IDENTITY_HEADERS`, comma-separated): the values
@@ -174,6 +207,7 @@ mod tests {
             ("--identity-header", |r| {
                 r.identity_headers = vec!["X-User=identity.id".into()]
             }),
+            ("--require-aal2", |r| r.require_aal2 = vec!["/admin".into()]),
         ] {
             let mut r = raw("http://localhost:3000");
             r.tunnel = true;

@@ -44,6 +44,8 @@ pub struct RawArgs {
     /// `--jwt-session`, `--require-session` (issue 11).
     pub jwt_session: Option<String>,
     pub require_session: Vec<String>,
+    /// `--require-aal2 PREFIX` (issue 18), as given.
+    pub require_aal2: Vec<String>,
     /// `--identity-header NAME=PATH` (issue 18), as given.
     pub identity_headers: Vec<String>,
     /// `--jwks-reload-interval`, `--trusted-proxies`, `--metrics-address` (issue 12).

@@ -53,6 +53,9 @@ pub struct ActiveSession {
     pub identity_id: String,
     /// `expires_at` in Unix seconds, when Ory sent one.
     pub expires_at: Option<i64>,
+    /// Whether `authenticator_assurance_level` is `aal2` or `aal3` (a second factor was used);
+    /// false when Ory sent `aal1`, `aal0`, nothing or anything else.
+    pub aal2: bool,
 }
 
 /// A lookup's result and the cookies Ory wants refreshed on the client.
@@ -171,6 +174,7 @@ pub fn classify_session(body: Vec<u8>) -> Result<Session, String> {
         active: Option<serde_json::Value>,
         expires_at: Option<String>,
         identity: Option<Identity>,
+        authenticator_assurance_level: Option<serde_json::Value>,
     }
     #[derive(serde::Deserialize)]
     struct Identity {
@@ -187,7 +191,9 @@ pub fn classify_session(body: Vec<u8>) -> Result<Session, String> {
         .filter(|id| !id.is_empty())
         .ok_or("active session without identity.id")?;
     let json = String::from_utf8(body).map_err(|_| "whoami body is not UTF-8".to_owned())?;
+    let aal = parsed.authenticator_assurance_level;
     Ok(Session::Active(ActiveSession {
+        aal2: matches!(aal.as_ref().and_then(|v| v.as_str()), Some("aal2" | "aal3")),
         expires_at: parsed
             .expires_at
             .as_deref()
@@ -244,6 +250,7 @@ mod tests {
                 assert_eq!(s.identity_id, "i-1");
                 assert_eq!(s.expires_at, Some(1_614_245_137));
                 assert_eq!(s.json.as_bytes(), active);
+                assert!(!s.aal2, "no level is not aal2");
             }
             other => panic!("{other:?}"),
         }
@@ -255,6 +262,23 @@ mod tests {
             classify_session(br#"{"active":"true","identity":{"id":"i"}}"#.to_vec()).unwrap(),
             Session::Anonymous
         );
+        for (aal, second_factor) in [
+            (r#""aal1""#, false),
+            (r#""aal2""#, true),
+            (r#""aal3""#, true),
+            (r#""AAL2""#, false),
+            (r#""aal0""#, false),
+            ("2", false),
+            ("null", false),
+        ] {
+            let body = format!(
+                r#"{{"active":true,"authenticator_assurance_level":{aal},"identity":{{"id":"i"}}}}"#
+            );
+            match classify_session(body.into_bytes()).unwrap() {
+                Session::Active(s) => assert_eq!(s.aal2, second_factor, "{aal}"),
+                other => panic!("{other:?}"),
+            }
+        }
         assert!(classify_session(b"<html>".to_vec()).is_err());
         assert!(classify_session(br#"{"active":true}"#.to_vec()).is_err());
         assert!(classify_session(br#"{"active":true,"identity":{"id":5}}"#.to_vec()).is_err());

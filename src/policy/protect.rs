@@ -1,5 +1,6 @@
-//! Protected routes (`--require-session PREFIX`): which requests may not reach the application
-//! without an active session, and what the client is told instead.
+//! Protected routes (`--require-session PREFIX`, `--require-aal2 PREFIX`): which requests may not
+//! reach the application without an active session, or without one that used a second factor,
+//! and what the client is told instead.
 //!
 //! The point is to protect a part of an application without changing it: the proxy already
 //! knows whether the request has a session, so a path under a protected prefix is answered by
@@ -17,6 +18,12 @@
 //! (refused with 400 first). Only requests bound for the application are judged here: `/.ory/…`
 //! and the proxy's own endpoints are routed elsewhere before, so they are never protected.
 //!
+//! `--require-aal2` paths are matched by the very same rules. Without a session they are
+//! answered as `--require-session` answers; with a session at `aal1` a browser is sent to Ory's
+//! step-up login (`login/browser?aal=aal2`, back to the same page), anything else gets 403 with
+//! RFC 9470's `insufficient_user_authentication` challenge, which tells an API client that
+//! signing in again with a stronger method (not merely signing in) is what is missing.
+//!
 //! All of it is pure: the caller supplies the facts (method, `Accept`, target, whether the
 //! session is active) and writes the answer.
 
@@ -32,6 +39,32 @@ pub enum Verdict {
     Login(String),
     /// Anything else without a session: `401` with `WWW-Authenticate: Bearer`.
     Unauthenticated,
+    /// A browser navigation with an `aal1` session on an `--require-aal2` path: `303` to this
+    /// URL (Ory's login flow asking for the second factor).
+    StepUp(String),
+    /// Anything else with an `aal1` session on an `--require-aal2` path: `403` with
+    /// `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+    InsufficientAal,
+}
+
+/// How strongly the request is signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// No active session.
+    Anonymous,
+    /// An active session without a second factor (`aal1`, or no level).
+    Aal1,
+    /// An active session at `aal2` or above.
+    Aal2,
+}
+
+/// The protected prefixes, each list [`normalize_prefix`]ed.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// `--require-session`: a session is needed.
+    pub session: &'a [String],
+    /// `--require-aal2`: a session at `aal2` is needed.
+    pub aal2: &'a [String],
 }
 
 impl Verdict {
@@ -41,30 +74,35 @@ impl Verdict {
             Verdict::Pass => None,
             Verdict::Login(location) => Some(Error::LoginRequired { location }),
             Verdict::Unauthenticated => Some(Error::SessionRequired),
+            Verdict::StepUp(location) => Some(Error::StepUpRequired { location }),
+            Verdict::InsufficientAal => Some(Error::SecondFactorRequired),
         }
     }
 }
 
-/// The verdict for a request: `prefixes` are [`normalize_prefix`]ed, `target` is the
-/// origin-form target (`/path?query`) as received, `public_origin` the public URL.
+/// The verdict for a request: `target` is the origin-form target (`/path?query`) as received,
+/// `public_origin` the public URL.
 pub fn verdict(
-    prefixes: &[String],
+    rules: Rules<'_>,
     public_origin: &str,
     (method, accept): (&str, Option<&str>),
     target: &str,
-    signed_in: bool,
+    level: Level,
 ) -> Verdict {
-    if signed_in || prefixes.is_empty() {
+    if level == Level::Aal2 || (rules.session.is_empty() && rules.aal2.is_empty()) {
         return Verdict::Pass;
     }
     let path = &target[..target.find('?').unwrap_or(target.len())];
-    if !covers(prefixes, path) {
+    let needs_aal2 = covers(rules.aal2, path);
+    if !needs_aal2 && (level != Level::Anonymous || !covers(rules.session, path)) {
         return Verdict::Pass;
     }
-    if is_navigation(method, accept) {
-        Verdict::Login(login_url(public_origin, target))
-    } else {
-        Verdict::Unauthenticated
+    let navigation = is_navigation(method, accept);
+    match (level, navigation) {
+        (Level::Anonymous, true) => Verdict::Login(login_url(public_origin, target, false)),
+        (Level::Anonymous, false) => Verdict::Unauthenticated,
+        (_, true) => Verdict::StepUp(login_url(public_origin, target, true)),
+        (_, false) => Verdict::InsufficientAal,
     }
 }
 
@@ -115,11 +153,13 @@ fn is_q_zero(param: &str) -> bool {
 }
 
 /// `<public>/.ory/self-service/login/browser?return_to=<public><target>`, the return URL
-/// percent-encoded as one query component.
-pub fn login_url(public_origin: &str, target: &str) -> String {
+/// percent-encoded as one query component; with `aal2`, `?aal=aal2&return_to=…` (Ory's step-up
+/// login, which asks a signed-in user for the second factor).
+pub fn login_url(public_origin: &str, target: &str, aal2: bool) -> String {
     let return_to = format!("{public_origin}{target}");
+    let aal = if aal2 { "aal=aal2&" } else { "" };
     format!(
-        "{public_origin}/.ory/self-service/login/browser?return_to={}",
+        "{public_origin}/.ory/self-service/login/browser?{aal}return_to={}",
         encode_component(&return_to)
     )
 }
@@ -223,13 +263,22 @@ mod tests {
         assert!(!is_navigation("GET", None));
     }
 
+    fn session(p: &[String]) -> Rules<'_> {
+        Rules {
+            session: p,
+            aal2: &[],
+        }
+    }
+
     #[test]
     fn verdicts() {
         let p = prefixes(&["/admin"]);
+        let p = session(&p);
         let html = ("GET", Some("text/html"));
         let public = "https://app.example.org";
+        let (anonymous, signed_in) = (Level::Anonymous, Level::Aal1);
         assert_eq!(
-            verdict(&p, public, html, "/admin/x?a=1&b=%2F", false),
+            verdict(p, public, html, "/admin/x?a=1&b=%2F", anonymous),
             Verdict::Login(
                 "https://app.example.org/.ory/self-service/login/browser?return_to=\
                  https%3A%2F%2Fapp.example.org%2Fadmin%2Fx%3Fa%3D1%26b%3D%252F"
@@ -237,15 +286,84 @@ mod tests {
             )
         );
         assert_eq!(
-            verdict(&p, public, ("GET", Some("*/*")), "/admin", false),
+            verdict(p, public, ("GET", Some("*/*")), "/admin", anonymous),
             Verdict::Unauthenticated
         );
-        assert_eq!(verdict(&p, public, html, "/admin", true), Verdict::Pass);
+        assert_eq!(verdict(p, public, html, "/admin", signed_in), Verdict::Pass);
         assert_eq!(
-            verdict(&p, public, html, "/other?/admin", false),
+            verdict(p, public, html, "/other?/admin", anonymous),
             Verdict::Pass
         );
-        assert_eq!(verdict(&[], public, html, "/admin", false), Verdict::Pass);
+        assert_eq!(
+            verdict(session(&[]), public, html, "/admin", anonymous),
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn aal2_verdicts() {
+        let (s, a) = (prefixes(&["/app"]), prefixes(&["/app/admin", "/billing"]));
+        let rules = Rules {
+            session: &s,
+            aal2: &a,
+        };
+        let html = ("GET", Some("text/html"));
+        let api = ("POST", Some("text/html"));
+        let public = "http://localhost:4000";
+        let v = |asked, target, level| verdict(rules, public, asked, target, level);
+        // Anonymous: as --require-session, on either list.
+        assert_eq!(
+            v(html, "/billing?x=1", Level::Anonymous),
+            Verdict::Login(login_url(public, "/billing?x=1", false))
+        );
+        assert_eq!(
+            v(api, "/BILLING", Level::Anonymous),
+            Verdict::Unauthenticated
+        );
+        // aal1: stepped up on a navigation, 403 otherwise; aal2 passes.
+        assert_eq!(
+            v(html, "/app/admin/x?y=%2F", Level::Aal1),
+            Verdict::StepUp(
+                "http://localhost:4000/.ory/self-service/login/browser?aal=aal2&return_to=\
+                 http%3A%2F%2Flocalhost%3A4000%2Fapp%2Fadmin%2Fx%3Fy%3D%252F"
+                    .into()
+            )
+        );
+        for disguised in [
+            "/App/ADMIN",
+            "/app/admin.json",
+            "//app/admin;x",
+            "/%61pp/admin%20",
+        ] {
+            assert_eq!(
+                v(api, disguised, Level::Aal1),
+                Verdict::InsufficientAal,
+                "{disguised}"
+            );
+            assert_eq!(v(api, disguised, Level::Aal2), Verdict::Pass, "{disguised}");
+        }
+        // Outside the aal2 prefixes an aal1 session is enough.
+        for open in ["/app", "/app/administrator", "/billings", "/"] {
+            assert_eq!(v(html, open, Level::Aal1), Verdict::Pass, "{open}");
+        }
+        assert_eq!(
+            v(html, "/app/x", Level::Anonymous),
+            Verdict::Login(login_url(public, "/app/x", false))
+        );
+        assert_eq!(v(html, "/other", Level::Anonymous), Verdict::Pass);
+        // aal2 alone, without --require-session.
+        let only = Rules {
+            session: &[],
+            aal2: &a,
+        };
+        assert_eq!(
+            verdict(only, public, api, "/billing", Level::Anonymous),
+            Verdict::Unauthenticated
+        );
+        assert_eq!(
+            verdict(only, public, api, "/app", Level::Anonymous),
+            Verdict::Pass
+        );
     }
 
     #[test]
@@ -264,7 +382,11 @@ mod tests {
             let n = paths::match_key(&path);
             assert!(n.starts_with('/') && !n.contains("//"), "{path:?} -> {n:?}");
             assert!(covers(&p, &path), "'/' covers {path:?}");
-            let _ = verdict(&p, "http://x", ("GET", Some(&path)), &path, false);
+            let rules = Rules {
+                session: &p,
+                aal2: &p,
+            };
+            let _ = verdict(rules, "http://x", ("GET", Some(&path)), &path, Level::Aal1);
         }
     }
 

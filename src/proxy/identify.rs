@@ -15,7 +15,7 @@ use crate::ory::claims::large_token_warning;
 use crate::ory::jwt::{Claims, KeySet};
 use crate::ory::session::{self, Credentials, Session};
 use crate::policy::identity::{self, Found};
-use crate::policy::protect;
+use crate::policy::protect::{self, Level};
 use crate::proxy::{header_pairs, App, Context, Dest};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -31,8 +31,9 @@ pub(crate) struct Signed {
 
 impl App {
     /// The session lookup (upstream requests with credentials, `--no-jwt` aside) and what a
-    /// signed-in request carries (the `Authorization` value, the identity fields); an anonymous request on a `--require-session` path is
-    /// refused here, before anything is forwarded.
+    /// signed-in request carries (the `Authorization` value, the identity fields); an anonymous
+    /// request on a `--require-session` path, or one without a second factor on a
+    /// `--require-aal2` path, is refused here, before anything is forwarded.
     pub(crate) fn identify(
         &self,
         cx: &mut Context<'_>,
@@ -55,13 +56,16 @@ impl App {
             let target = crate::proxy::route::origin_form(cx.target()).unwrap_or("/");
             let asked = (cx.method(), cx.req().header("accept"));
             let c = &self.config;
-            let verdict = protect::verdict(
-                &c.require_session,
-                &c.public.origin,
-                asked,
-                target,
-                signed.is_some(),
-            );
+            let rules = protect::Rules {
+                session: &c.require_session,
+                aal2: &c.require_aal2,
+            };
+            let level = match lookup.as_ref().map(|f| &f.cached.session) {
+                _ if signed.is_none() => Level::Anonymous,
+                Some(Session::Active(a)) if a.aal2 => Level::Aal2,
+                _ => Level::Aal1,
+            };
+            let verdict = protect::verdict(rules, &c.public.origin, asked, target, level);
             verdict.refusal().map_or(Ok(()), Err)?;
         }
         Ok((lookup, signed))

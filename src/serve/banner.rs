@@ -81,6 +81,13 @@ pub fn render(
             "(--require-session: browsers go to the login flow, others get 401)".into(),
         ));
     }
+    if !config.require_aal2.is_empty() {
+        rows.push((
+            "need 2FA",
+            config.require_aal2.join(", "),
+            "(--require-aal2: aal1 browsers go to the step-up login, others get 403)".into(),
+        ));
+    }
     let metrics = metrics_row(config);
     if let Some(url) = &metrics {
         let what = "(and /health/alive, /health/ready; not on the public port)";
@@ -112,6 +119,10 @@ pub fn render(
         (
             "require_session",
             (!config.require_session.is_empty()).then(|| config.require_session.join(", ")),
+        ),
+        (
+            "require_aal2",
+            (!config.require_aal2.is_empty()).then(|| config.require_aal2.join(", ")),
         ),
         ("metrics", metrics),
         ("version", Some(version.to_owned())),

@@ -32,6 +32,7 @@ pub mod nginx;
 pub mod ory;
 pub mod ory_flows;
 pub mod ory_pages;
+pub mod ory_second_factor;
 pub mod proxy;
 pub mod raw;
 pub mod server;

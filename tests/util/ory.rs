@@ -139,6 +139,17 @@ impl FakeOry {
         self.create_session_with(email, |_| {})
     }
 
+    /// Steps a session up to `aal2` as a second-factor login does: every token of the session now
+    /// answers `aal2`, and the returned copy has a new token (the login's new cookie).
+    pub fn step_up(&self, session: &TestSession) -> TestSession {
+        super::ory_second_factor::upgrade(&self.state, session)
+    }
+
+    /// The second-factor code the fake accepts for an identity.
+    pub fn totp_code(&self, identity_id: &str) -> String {
+        super::ory_second_factor::totp_code(identity_id)
+    }
+
     /// Adds a session whose `active` is false (whoami still answers 200, like Kratos can).
     pub fn create_inactive_session(&self, email: &str) -> TestSession {
         self.create_session_with(email, |s| s["active"] = json!(false))

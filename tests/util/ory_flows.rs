@@ -11,6 +11,8 @@
 //! - The same for sign-up: `GET /self-service/registration/browser`, `…/registration/flows`,
 //!   `GET /ui/registration?flow=…` and `POST /self-service/registration?flow=…`, which creates
 //!   the identity, signs it in (a session cookie, as Kratos' session hook does) and 303s.
+//! - `GET /self-service/login/browser?aal=aal2` (signed in): the second factor, a TOTP-like code
+//!   that upgrades the session to `aal2` ([`super::ory_second_factor`]).
 //! - `GET /self-service/logout/browser` (signed in) → `{"logout_token","logout_url"}`.
 //! - `GET /self-service/logout?token=…[&return_to=…]` → revokes the session, clears the cookie
 //!   (`Max-Age=0`) and 303s to `return_to` (default `<origin>/ui/login`).
@@ -18,6 +20,7 @@
 //! Every JSON and HTML body mentions the fake's own origin, so the proxy's rewriting shows.
 
 use super::ory::{error_reply, find_session, State, SESSION_COOKIE};
+use super::ory_second_factor as second_factor;
 use super::server::{Action, Recorded, Reply};
 use serde_json::{json, Value};
 
@@ -30,6 +33,9 @@ pub struct Flow {
     pub return_to: Option<String>,
     /// For logout flows: the session token to revoke.
     pub session_token: Option<String>,
+    /// A login flow started with `aal=aal2`: it asks for the second factor
+    /// ([`super::ory_second_factor`]).
+    pub aal2: bool,
 }
 
 /// The name of the fake's CSRF cookie (Kratos suffixes it with a hash of its URL).
@@ -68,6 +74,18 @@ fn wants_json(req: &Recorded) -> bool {
 fn flow_json(state: &State, flow: &Flow) -> Value {
     let origin = &state.origin;
     let now = super::unix_now();
+    let nodes = if flow.aal2 {
+        second_factor::nodes(flow)
+    } else {
+        json!([
+            {"type": "input", "group": "default",
+             "attributes": {"name": "csrf_token", "type": "hidden", "value": flow.csrf_token}},
+            {"type": "input", "group": "default",
+             "attributes": {"name": "identifier", "type": "text", "value": ""}},
+            {"type": "input", "group": "password",
+             "attributes": {"name": "password", "type": "password"}},
+        ])
+    };
     json!({
         "id": flow.id,
         "type": "browser",
@@ -75,17 +93,11 @@ fn flow_json(state: &State, flow: &Flow) -> Value {
         "issued_at": super::rfc3339(now),
         "request_url": format!("{origin}/self-service/{}/browser", flow.kind),
         "return_to": flow.return_to,
+        "requested_aal": if flow.aal2 { "aal2" } else { "aal1" },
         "ui": {
             "action": format!("{origin}/self-service/{}?flow={}", flow.kind, flow.id),
             "method": "POST",
-            "nodes": [
-                {"type": "input", "group": "default",
-                 "attributes": {"name": "csrf_token", "type": "hidden", "value": flow.csrf_token}},
-                {"type": "input", "group": "default",
-                 "attributes": {"name": "identifier", "type": "text", "value": ""}},
-                {"type": "input", "group": "password",
-                 "attributes": {"name": "password", "type": "password"}},
-            ],
+            "nodes": nodes,
         },
     })
 }
@@ -104,7 +116,11 @@ fn login_browser(state: &State, req: &Recorded, kind: &'static str) -> Action {
         csrf_token: super::random_hex(32),
         return_to: req.query_param("return_to").map(percent_decode),
         session_token: None,
+        aal2: kind == "login" && second_factor::asks_aal2(req),
     };
+    if flow.aal2 && find_session(state, req).is_none() {
+        return second_factor::no_session();
+    }
     {
         // Bounded: the fake-ory example runs for days; a flow older than this many is gone.
         let mut flows = state.flows.lock().unwrap();
@@ -159,13 +175,17 @@ fn login_page(state: &State, req: &Recorded, kind: &str) -> Action {
         return error_reply(404, "Unable to locate the resource").into();
     };
     let action = format!("{}/self-service/{kind}?flow={}", state.origin, flow.id);
-    let html = super::ory_pages::flow_page(
-        &state.origin,
-        kind,
-        &action,
-        &flow.csrf_token,
-        flow.return_to.as_deref(),
-    );
+    let html = if flow.aal2 {
+        second_factor::page(state, req, &flow, &action)
+    } else {
+        super::ory_pages::flow_page(
+            &state.origin,
+            kind,
+            &action,
+            &flow.csrf_token,
+            flow.return_to.as_deref(),
+        )
+    };
     Reply::new(200)
         .header("Content-Type", "text/html; charset=utf-8")
         .body(html)
@@ -186,6 +206,9 @@ fn login_submit(state: &State, req: &Recorded, kind: &str) -> Action {
     };
     if !csrf_ok(state, req, &flow) || field("csrf_token").as_deref() != Some(&flow.csrf_token) {
         return error_reply(403, "the anti-CSRF token is missing or does not match").into();
+    }
+    if flow.aal2 {
+        return second_factor::submit(state, req, &flow, &field);
     }
     let email = field("identifier").unwrap_or_default();
     if email.is_empty() || field("password").unwrap_or_default().is_empty() {
@@ -240,6 +263,7 @@ fn logout_browser(state: &State, req: &Recorded) -> Action {
         csrf_token: String::new(),
         return_to: None,
         session_token: Some(session.token),
+        aal2: false,
     });
     json_reply(
         200,

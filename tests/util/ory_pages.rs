@@ -93,7 +93,7 @@ fn encode_component(text: &str) -> String {
         .collect()
 }
 
-const STYLE: &str = "body{margin:0;min-height:100vh;display:flex;align-items:center;\
+pub(super) const STYLE: &str = "body{margin:0;min-height:100vh;display:flex;align-items:center;\
 justify-content:center;background:#f3f4f8;font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;\
 color:#1f2430}.card{background:#fff;width:22rem;padding:2rem 2.2rem;border-radius:12px;\
 box-shadow:0 4px 24px rgba(20,24,40,.12)}.brand{margin:0 0 1rem;font-weight:700;color:#5a3fd6}\

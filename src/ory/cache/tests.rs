@@ -19,6 +19,7 @@ fn active(expires_at: Option<i64>) -> Lookup {
             json: r#"{"active":true,"identity":{"id":"i"}}"#.into(),
             identity_id: "i".into(),
             expires_at,
+            aal2: false,
         }),
         set_cookies: vec!["ory_kratos_session=new".into()],
     }
