@@ -88,7 +88,8 @@ JWKS. <application-url> is where the app runs: its origin may call the tunnel wi
 (CORS) and gets Ory's welcome redirect (unless --default-redirect-url). <tunnel-url> is what
 the browser uses for Ory [default: http://localhost:<port>]; /.ory/proxy/ stays the tunnel's.
 --no-jwt, --rewrite-host, --jwt-session, --require-session, --require-aal2, --identity-header,
---jwt-ttl, --jwks-file and --session-cache-ttl are usage errors there (more: ory-proxy tunnel --help).
+--jwt-ttl, --jwks-file and --session-cache-ttl are usage errors there (more: ory-proxy tunnel
+--help).
 ";
 
 const TAIL: &str = "\
