@@ -8,6 +8,7 @@
 
 use crate::util::client::{raw_exchange, RawResponse};
 use crate::util::external::{self, ExternalServer};
+use crate::util::ws::{WsClient, WsEcho};
 use crate::util::{run_cli, FakeOry, ProxyProcess, Req, Stack};
 use serde_json::{json, Value};
 
@@ -121,6 +122,42 @@ fn signed_in_values_reach_the_upstream_and_forged_copies_never_do() {
         at_ory.headers
     );
     assert!(!at_ory.has_header("x-aal"), "{:?}", at_ory.headers);
+}
+
+#[test]
+fn a_websocket_handshake_gets_the_same_treatment() {
+    let ory = FakeOry::start();
+    let echo = WsEcho::start();
+    let proxy = ProxyProcess::start(&echo.url(), &ory.url(), FLAGS);
+    let session = ory.create_session_with("ws@example.org", with_groups);
+    let cookie = session.cookie();
+    for (i, creds) in [vec![("Cookie", cookie.as_str())], vec![]]
+        .into_iter()
+        .enumerate()
+    {
+        let mut headers = creds;
+        headers.extend([
+            ("x-auth-request-email", "forged@evil.test"),
+            ("X-GROUPS", "admin"),
+        ]);
+        let mut ws = WsClient::connect(proxy.addr, "/live", &headers)
+            .unwrap_or_else(|head| panic!("no 101: {head:?}"));
+        assert_eq!(ws.read_text(), format!("hello {}", i + 1));
+        let (_, seen) = echo.handshake(i).expect("a handshake");
+        let all = |name: &str| -> Vec<&str> {
+            seen.iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        let (email, groups): (&[&str], &[&str]) = if i == 0 {
+            (&["ws@example.org"], &["editors,admins"])
+        } else {
+            (&[], &[])
+        };
+        assert_eq!(all("x-auth-request-email"), email, "{seen:?}");
+        assert_eq!(all("x-groups"), groups, "{seen:?}");
+    }
 }
 
 #[test]
