@@ -23,6 +23,8 @@ const ESSENTIALS: &str = "\
 --open | - | off | Open the public URL in a browser once listening.
 --default-redirect-url URL | - | the public URL | Where Ory's welcome redirect (/.ory/ui/welcome) is sent.
 --rewrite-host | - | off, the client's Host is sent | Send the upstream's host as Host (the client's goes in X-Forwarded-Host).
+--tls-cert FILE | ORY_PROXY_TLS_CERT | off, plain HTTP | Serve HTTPS on the port with this PEM certificate chain (leaf first); needs --tls-key. TLS 1.2 and 1.3, ALPN http/1.1; the default public URL becomes https://; plain HTTP sent to the port gets a 400. SIGHUP reads both files again (a broken pair keeps the old one). The --metrics-address port stays plain HTTP.
+--tls-key FILE | ORY_PROXY_TLS_KEY | - | The private key of --tls-cert, PEM: PKCS#8, SEC1 (EC) or RSA.
 --trusted-proxies LIST | ORY_PROXY_TRUSTED_PROXIES | none | Load balancers (addresses and CIDRs, IPv4 or IPv6; comma-separated, repeatable) whose X-Forwarded-For is kept and appended to, and whose X-Forwarded-Proto/-Host are kept; logs show the first untrusted address from the right. From anyone else all three are replaced.
 ";
 

@@ -14,21 +14,21 @@ use crate::util::webdriver::Browser;
 use crate::util::{jwt, FakeOry, ProxyProcess};
 use serde_json::{json, Value};
 
-fn no_browser(what: &str) {
+pub fn no_browser(what: &str) {
     eprintln!(
         "\n\n*** SKIPPED browser test ({what}): chromium and chromedriver are not installed ***\n"
     );
 }
 
 /// The Node application behind the proxy, or `None` (skipped) without Node.
-fn node_app() -> Option<ExternalServer> {
+pub fn node_app() -> Option<ExternalServer> {
     let mut cmd = external::node()?;
     cmd.arg("-e").arg(crate::websocket_clients::NODE_APP);
     Some(ExternalServer::start(cmd))
 }
 
 /// Waits for the page's script to finish and returns what it wrote into `#result`.
-fn page_result(browser: &Browser) -> Value {
+pub fn page_result(browser: &Browser) -> Value {
     browser.wait_for("#done");
     let text = browser.text(&browser.wait_for("#result"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
@@ -36,7 +36,7 @@ fn page_result(browser: &Browser) -> Value {
 
 /// What every run of the page must show, signed in or not: the WebSocket with its subprotocol,
 /// both echoes and a clean close; three events in order; the POST answered.
-fn assert_page_worked(seen: &Value, proxy: &ProxyProcess) {
+pub fn assert_page_worked(seen: &Value, proxy: &ProxyProcess) {
     let ws = &seen["ws"];
     assert_eq!(
         ws.get("error"),

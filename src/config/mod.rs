@@ -15,6 +15,7 @@ mod places;
 pub mod raw;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod tls;
 
 use crate::policy::origin::Origin;
 use std::time::Duration;
@@ -73,6 +74,8 @@ pub struct Config {
     pub jwt_ttl_secs: u64,
     /// `--jwks-file`: the private key set to sign with; `None` draws a fresh key per start.
     pub jwks_file: Option<std::path::PathBuf>,
+    /// `--tls-cert` and `--tls-key`: HTTPS on the proxy's own port ([`crate::http::tls`]).
+    pub tls: Option<tls::TlsFiles>,
     /// `--ca-file`: PEM certificates trusted for `https://` next hops instead of Mozilla's roots.
     pub ca_file: Option<std::path::PathBuf>,
     /// `--metrics`: serve `/.ory/proxy/metrics`. Default off.
@@ -128,6 +131,7 @@ impl Config {
         let limits = limits::Limits::from_raw(raw, env)?;
         let ca_file = flag_or_env(&raw.ca_file, "--ca-file", "ORY_PROXY_CA_FILE", env)
             .map(|(_, path)| std::path::PathBuf::from(path));
+        let tls = tls::TlsFiles::from_raw(raw, env)?;
         let jwks_file = flag_or_env(&raw.jwks_file, "--jwks-file", "ORY_PROXY_JWKS_FILE", env)
             .map(|(_, path)| std::path::PathBuf::from(path));
         let metrics = raw.metrics
@@ -199,6 +203,7 @@ impl Config {
             session_cache_ttl: limits.session_cache_ttl,
             jwt_ttl_secs: limits.jwt_ttl_secs,
             jwks_file,
+            tls,
             ca_file,
             metrics,
             log_format,
@@ -229,7 +234,8 @@ impl Config {
     pub fn set_bound_port(&mut self, port: u16) {
         self.port = port;
         if !self.public_explicit {
-            let old = std::mem::replace(&mut self.public, Origin::default_public(port));
+            let public = Origin::default_public(port, self.tls.is_some());
+            let old = std::mem::replace(&mut self.public, public);
             if self.default_redirect_url == old.origin {
                 self.default_redirect_url = self.public.origin.clone();
             }

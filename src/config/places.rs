@@ -84,7 +84,10 @@ impl Places {
                 )?,
                 true,
             ),
-            None => (Origin::default_public(port), false),
+            None => (
+                Origin::default_public(port, super::tls::wanted(raw, env)),
+                false,
+            ),
         };
 
         let default_redirect_url = match &raw.default_redirect_url {

@@ -23,6 +23,9 @@ pub struct RawArgs {
     pub jwt_ttl: Option<String>,
     pub jwks_file: Option<String>,
     pub ca_file: Option<String>,
+    /// `--tls-cert`, `--tls-key` (issue 18).
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
     pub metrics: bool,
     pub log_format: Option<String>,
     pub upstream_timeout: Option<String>,

@@ -95,8 +95,9 @@ impl BodyState {
         if self.continue_owed {
             self.continue_owed = false;
             if input.buffered().is_empty() {
-                let mut w: &std::net::TcpStream = input.stream();
-                w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+                input
+                    .stream_mut()
+                    .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
             }
         }
         match self.step(input, out) {

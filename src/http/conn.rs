@@ -25,6 +25,8 @@ use crate::http::head::{self, Request, MAX_HEAD_BYTES};
 use crate::http::input::Input;
 use crate::http::limit::Slot;
 use crate::http::rate::{self, Pacer};
+use crate::http::stream::Opening;
+use rustls::ServerConfig;
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
@@ -89,6 +91,8 @@ pub struct Conn {
     write_timeout: Option<Duration>,
     /// The client read below the rate: close with a reset, dropping what is still queued.
     abort: bool,
+    /// The proxy's HTTPS port: the handshake comes first.
+    tls: Option<Arc<ServerConfig>>,
 }
 
 impl Conn {
@@ -113,6 +117,7 @@ impl Conn {
             wake: timeout,
             write_timeout: Some(timeout),
             abort: false,
+            tls: None,
         }
     }
 
@@ -131,6 +136,12 @@ impl Conn {
         self
     }
 
+    /// Speaks TLS with `config` (the proxy's HTTPS port).
+    pub fn tls(mut self, config: Arc<ServerConfig>) -> Conn {
+        self.tls = Some(config);
+        self
+    }
+
     /// Answers the first request with `error`, then closes.
     pub fn refusing(mut self, error: Error) -> Conn {
         self.refuse_with = Some(error);
@@ -144,6 +155,9 @@ impl Conn {
     /// Serves requests until the connection closes or is upgraded.
     pub fn run(mut self, handler: &dyn Handler) {
         self.slot.set_idle();
+        if let Some(config) = self.tls.take() {
+            self.state = self.accept_tls(config, handler);
+        }
         loop {
             self.state = match self.state {
                 State::Idle => self.await_request(),
@@ -163,12 +177,31 @@ impl Conn {
                     if self.abort {
                         let _ = crate::sys::reset_on_close(self.input.stream());
                     } else {
+                        self.input.stream_mut().close_notify();
                         self.linger();
                     }
                     return;
                 }
                 State::Upgraded => return,
             };
+        }
+    }
+
+    /// The TLS handshake, whole by `--client-timeout` from the accept (like a head). Plain HTTP
+    /// on this port is answered `400` in plain HTTP and the connection closes; a handshake
+    /// that fails, stalls or trickles ends the connection (rustls sends its alert).
+    fn accept_tls(&mut self, config: Arc<ServerConfig>, handler: &dyn Handler) -> State {
+        let deadline = Instant::now() + self.timeout;
+        match self.input.accept_tls(config, deadline) {
+            Ok(Opening::Tls) => State::Idle,
+            Ok(Opening::Plain) => {
+                if !self.slot.set_busy() {
+                    return State::Closing;
+                }
+                let request = Request::unparsable(self.peer, plain_http_on_tls());
+                self.exchange(request, handler)
+            }
+            Err(_) => State::Closing,
         }
     }
 
@@ -319,6 +352,11 @@ impl Conn {
             }
         }
     }
+}
+
+/// The answer to plain HTTP on the HTTPS port (nginx answers 497 there; a standard 400 here).
+fn plain_http_on_tls() -> Error {
+    Error::BadHead("this port speaks HTTPS: plain HTTP was sent to it, use an https:// URL".into())
 }
 
 fn too_large() -> Error {

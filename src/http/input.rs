@@ -11,6 +11,7 @@
 //! [`Meter`] ([`crate::http::rate`]): the body is cut when it arrives below the rate.
 
 use crate::http::rate::{self, Meter, Pacer};
+use crate::http::stream::{Opening, Stream};
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -23,8 +24,9 @@ const KEPT_CAPACITY: usize = 16 * 1024;
 
 /// A client socket with its read-ahead buffer.
 pub struct Input {
-    /// Shared with the connection registry, which may shut it down (shedding, shutdown).
-    stream: Arc<TcpStream>,
+    /// The socket is shared with the connection registry, which may shut it down (shedding,
+    /// shutdown).
+    stream: Stream,
     buf: Vec<u8>,
     /// `buf[start..]` is unread.
     start: usize,
@@ -39,7 +41,7 @@ pub struct Input {
 impl Input {
     pub fn new(stream: Arc<TcpStream>) -> Input {
         Input {
-            stream,
+            stream: Stream::Plain(stream),
             buf: Vec::new(),
             start: 0,
             timeout: None,
@@ -79,8 +81,52 @@ impl Input {
         }
     }
 
+    /// The socket (timeouts, shutdown); bytes go through [`Input::stream_mut`].
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.tcp()
+    }
+
+    /// The stream to write answers to (plain or TLS).
+    pub fn stream_mut(&mut self) -> &mut Stream {
+        &mut self.stream
+    }
+
+    /// The stream to write to, with the pacing settings (borrowed together).
+    pub fn writer(&mut self) -> (&mut Stream, Option<&Pacer>) {
+        (&mut self.stream, self.pacer.as_ref())
+    }
+
+    /// Takes the stream for a WebSocket relay; this input keeps only the socket.
+    pub fn take_stream(&mut self) -> Stream {
+        let plain = Stream::Plain(Arc::clone(self.stream.socket()));
+        std::mem::replace(&mut self.stream, plain)
+    }
+
+    /// Runs the TLS handshake by `deadline` (see [`Stream::accept_tls`]).
+    pub fn accept_tls(
+        &mut self,
+        config: Arc<rustls::ServerConfig>,
+        deadline: Instant,
+    ) -> io::Result<Opening> {
+        let tcp = Arc::clone(self.stream.socket());
+        let mut timeout = self.timeout;
+        let result = self.stream.accept_tls(config, deadline, &mut |deadline| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
+            }
+            let t = Some(left.max(Duration::from_millis(1)));
+            if timeout != t {
+                tcp.set_read_timeout(t)?;
+                timeout = t;
+            }
+            Ok(())
+        });
+        self.timeout = None;
+        if let Some(t) = timeout {
+            self.set_timeout(t)?;
+        }
+        result
     }
 
     /// The bytes read ahead and not yet consumed.
@@ -152,7 +198,7 @@ impl Input {
         let want = READ_CHUNK.min(limit.saturating_sub(old - self.start).max(1));
         self.buf.resize(old + want, 0);
         let result = Self::socket_read(
-            &self.stream,
+            &mut self.stream,
             &mut self.timeout,
             self.pacer.as_ref().zip(self.meter.as_mut()),
             &mut self.buf[old..],
@@ -174,7 +220,7 @@ impl Read for Input {
             return Ok(n);
         }
         Self::socket_read(
-            &self.stream,
+            &mut self.stream,
             &mut self.timeout,
             self.pacer.as_ref().zip(self.meter.as_mut()),
             out,
@@ -185,26 +231,27 @@ impl Read for Input {
 impl Input {
     /// One read from the socket: plain, or under the body's meter.
     fn socket_read(
-        stream: &TcpStream,
+        stream: &mut Stream,
         timeout: &mut Option<Duration>,
         paced: Option<(&Pacer, &mut Meter)>,
         out: &mut [u8],
     ) -> io::Result<usize> {
         let Some((pacer, meter)) = paced else {
             return loop {
-                match (&*stream).read(out) {
+                match stream.read(out) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     other => break other,
                 }
             };
         };
+        let tcp = Arc::clone(stream.socket());
         rate::paced(
             pacer,
             meter,
             timeout,
-            &|t| stream.set_read_timeout(Some(t)),
+            &|t| tcp.set_read_timeout(Some(t)),
             &rate::slow_body,
-            || (&*stream).read(out),
+            || stream.read(out),
         )
     }
 }

@@ -14,6 +14,7 @@
 use crate::http::conn::{Conn, Handler};
 use crate::http::error::Error;
 use crate::http::limit::{Admission, Registry};
+use crate::http::tls::LiveTls;
 use crate::obs::logger;
 use crate::sys;
 use std::io;
@@ -93,6 +94,7 @@ pub fn serve(
     listeners: Vec<TcpListener>,
     handler: Arc<dyn Handler>,
     limits: Limits,
+    tls: Option<Arc<LiveTls>>,
     stopping: &AtomicUsize,
 ) -> io::Result<()> {
     let registry = Arc::new(Registry::new(limits.max_connections));
@@ -100,14 +102,24 @@ pub fn serve(
     let mut handles = Vec::new();
     for listener in listeners {
         handles.push(listener.try_clone()?);
-        let (handler, registry, closed) = (
+        let (handler, registry, closed, tls) = (
             Arc::clone(&handler),
             Arc::clone(&registry),
             Arc::clone(&closed),
+            tls.clone(),
         );
         std::thread::Builder::new()
             .name("ory-proxy-accept".into())
-            .spawn(move || accept_loop(&listener, &handler, limits, &registry, &closed))?;
+            .spawn(move || {
+                let accepting = Accepting {
+                    handler: &handler,
+                    limits,
+                    registry: &registry,
+                    closed: &closed,
+                    tls: tls.as_deref(),
+                };
+                accept_loop(&listener, &accepting)
+            })?;
     }
 
     while stopping.load(Ordering::SeqCst) == 0 {
@@ -140,17 +152,23 @@ pub fn serve(
     Ok(())
 }
 
-/// Accepts connections until the listener is stopped.
-fn accept_loop(
-    listener: &TcpListener,
-    handler: &Arc<dyn Handler>,
+/// What an accept loop hands each new connection.
+struct Accepting<'a> {
+    handler: &'a Arc<dyn Handler>,
     limits: Limits,
-    registry: &Arc<Registry>,
-    closed: &Arc<AtomicBool>,
-) {
+    registry: &'a Arc<Registry>,
+    /// The listener's shutdown flag, shared by its connections.
+    closed: &'a Arc<AtomicBool>,
+    /// `--tls-cert`: each connection takes the certificate live when it is accepted.
+    tls: Option<&'a LiveTls>,
+}
+
+/// Accepts connections until the listener is stopped.
+fn accept_loop(listener: &TcpListener, accepting: &Accepting<'_>) {
+    let closed = accepting.closed;
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => admit(stream, peer, handler, limits, registry, closed),
+            Ok((stream, peer)) => admit(stream, peer, accepting),
             Err(_) if closed.load(Ordering::SeqCst) => return,
             Err(e) => {
                 // Out of descriptors or memory: back off rather than spin.
@@ -162,14 +180,15 @@ fn accept_loop(
 }
 
 /// Starts the thread of a new connection, or refuses it when over the cap.
-fn admit(
-    stream: TcpStream,
-    peer: SocketAddr,
-    handler: &Arc<dyn Handler>,
-    limits: Limits,
-    registry: &Arc<Registry>,
-    closed: &Arc<AtomicBool>,
-) {
+fn admit(stream: TcpStream, peer: SocketAddr, accepting: &Accepting<'_>) {
+    let Accepting {
+        handler,
+        limits,
+        registry,
+        closed,
+        tls,
+    } = *accepting;
+    let tls = tls.map(LiveTls::current);
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let timeout = limits.client_timeout;
     let _ = stream.set_nodelay(true);
@@ -183,11 +202,11 @@ fn admit(
     }
     let stream = Arc::new(stream);
     let (conn, slot) = match registry.admit(&stream) {
-        Admission::Admitted(slot) => (
-            Conn::new(stream, peer, timeout, Arc::clone(&slot), Arc::clone(closed))
-                .pacing(limits.min_data_rate),
-            Some(slot),
-        ),
+        Admission::Admitted(slot) => {
+            let conn = Conn::new(stream, peer, timeout, Arc::clone(&slot), Arc::clone(closed))
+                .pacing(limits.min_data_rate);
+            (with_tls(conn, tls), Some(slot))
+        }
         Admission::Refused => {
             crate::obs::metrics::connection_refused();
             // Answered 503 by a short-lived thread, unless too many are already: then closed.
@@ -198,6 +217,7 @@ fn admit(
             let slot = registry.detached(&stream);
             let conn = Conn::new(stream, peer, REFUSAL_TIMEOUT, slot, Arc::clone(closed))
                 .refusing(Error::Overloaded);
+            let conn = with_tls(conn, tls);
             let handler = Arc::clone(handler);
             let spawned = std::thread::Builder::new()
                 .name("ory-proxy-refusal".into())
@@ -229,5 +249,13 @@ fn admit(
     if let Err(e) = spawned {
         registry.leave(&slot);
         logger::error(&format!("cannot start a connection thread: {e}"));
+    }
+}
+
+/// The connection speaks TLS when the port does.
+fn with_tls(conn: Conn, tls: Option<Arc<rustls::ServerConfig>>) -> Conn {
+    match tls {
+        Some(config) => conn.tls(config),
+        None => conn,
     }
 }

@@ -18,4 +18,6 @@ pub mod limit;
 pub mod listener;
 pub mod rate;
 pub mod response;
+pub mod stream;
 pub mod target;
+pub mod tls;

@@ -24,7 +24,6 @@
 
 use crate::http::limit::Slot;
 use std::io::{self, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Waiting allowed before the rate counts (per body, per answer).
@@ -169,7 +168,7 @@ pub fn is_slow_reader(e: &io::Error) -> bool {
 
 /// The client socket as a writer held to the rate (one answer).
 pub struct PacedWriter<'a> {
-    pub stream: &'a TcpStream,
+    pub stream: &'a mut crate::http::stream::Stream,
     pub pacer: &'a Pacer,
     pub meter: Meter,
     /// The socket's write timeout in force (kept on the connection).
@@ -178,14 +177,15 @@ pub struct PacedWriter<'a> {
 
 impl Write for PacedWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let stream = self.stream;
+        let tcp = std::sync::Arc::clone(self.stream.socket());
+        let stream = &mut *self.stream;
         paced(
             self.pacer,
             &mut self.meter,
             self.timeout,
-            &|t| stream.set_write_timeout(Some(t)),
+            &|t| tcp.set_write_timeout(Some(t)),
             &slow_reader,
-            || (&*stream).write(buf),
+            || stream.write(buf),
         )
     }
 
@@ -197,6 +197,7 @@ impl Write for PacedWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpStream;
 
     #[test]
     fn the_budget_is_the_grace_plus_what_the_bytes_paid_for() {

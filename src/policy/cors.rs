@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_denial_names_the_flag_that_would_allow_it() {
-        let cors = Cors::new(&Origin::default_public(4000), &[], &[]);
+        let cors = Cors::new(&Origin::default_public(4000, false), &[], &[]);
         let d = cors.decide(Some("http://localhost:3000"));
         assert_eq!(
             d.denial_warning().as_deref(),

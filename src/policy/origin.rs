@@ -120,18 +120,20 @@ impl Origin {
         self.scheme == "https"
     }
 
-    /// `http://localhost:<port>`, the public URL when none is given.
-    pub fn default_public(port: u16) -> Origin {
-        let authority = if port == 80 {
+    /// `http://localhost:<port>` (`https://` with `--tls-cert`), the public URL when none is
+    /// given.
+    pub fn default_public(port: u16, https: bool) -> Origin {
+        let scheme = if https { "https" } else { "http" };
+        let authority = if port == if https { 443 } else { 80 } {
             "localhost".to_owned()
         } else {
             format!("localhost:{port}")
         };
         Origin {
-            scheme: "http",
+            scheme,
             host: "localhost".to_owned(),
             port,
-            origin: format!("http://{authority}"),
+            origin: format!("{scheme}://{authority}"),
             authority,
         }
     }

@@ -5,12 +5,15 @@
 //! for an `https://` next hop, relayed there); the client side is the
 //! connection's own socket, handed over with the bytes already read after its head
 //! ([`crate::http::conn::Exchange::switch_protocols`]). Both are split with `try_clone()` and copied by
-//! two dedicated threads.
+//! two dedicated threads; when either side is TLS (an `https://` upstream, or the client on the
+//! proxy's own HTTPS port), [`crate::proxy::tls::relay`] shares each `rustls` state between
+//! the two threads.
 //!
 //! At most [`MAX_TUNNELS`] relays run at once; beyond that an upgrade is refused with 503.
 
 use crate::http::head::Request;
-use crate::proxy::tls::TlsStream;
+use crate::http::stream::Stream;
+use crate::proxy::tls::{End, TlsStream};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +25,7 @@ pub const MAX_TUNNELS: usize = 1024;
 /// Copy buffer per direction.
 const BUFFER: usize = 16 * 1024;
 /// Once one direction has ended, how long the other may stay silent before the relay closes.
-const LINGER: Duration = Duration::from_secs(30);
+pub const LINGER: Duration = Duration::from_secs(30);
 
 /// The relays of one proxy: how many run, bounded by [`MAX_TUNNELS`].
 #[derive(Debug, Default)]
@@ -141,7 +144,8 @@ impl Write for NextHop {
 
 /// Both ends of an upgraded connection, ready to relay.
 pub struct Relay {
-    pub client: TcpStream,
+    /// The client's stream (plain, or TLS on the proxy's HTTPS port).
+    pub client: Stream,
     pub upstream: NextHop,
     /// Client bytes that arrived with the handshake (sent to the upstream first).
     pub client_pending: Vec<u8>,
@@ -161,20 +165,29 @@ pub fn spawn(relay: Relay) -> io::Result<()> {
     } = relay;
     // Idle WebSockets are normal: no read timeout while both directions are open; keepalive
     // probes find peers that disappeared without closing.
-    client.set_read_timeout(None)?;
+    client.tcp().set_read_timeout(None)?;
     upstream.socket().set_read_timeout(None)?;
-    let _ = crate::sys::set_keepalive(&client);
+    let _ = crate::sys::set_keepalive(client.tcp());
     let _ = crate::sys::set_keepalive(upstream.socket());
-    let upstream = match upstream {
-        NextHop::Plain(s) => s,
-        NextHop::Tls(tls) => {
+    let (client, upstream) = match (client, upstream) {
+        (Stream::Plain(c), NextHop::Plain(u)) => (c.try_clone()?, u),
+        (client, upstream) => {
+            // TLS on either side: the shared-state relay of `tls`.
+            let client = match client {
+                Stream::Plain(c) => End::Plain(c.try_clone()?),
+                Stream::Tls(t) => End::tls(t.conn, t.sock.try_clone()?),
+            };
+            let upstream = match upstream {
+                NextHop::Plain(u) => End::Plain(u),
+                NextHop::Tls(t) => End::tls(t.conn, t.sock),
+            };
             std::thread::Builder::new()
                 .name("ory-proxy-relay".into())
                 .spawn(move || {
                     let _open = crate::obs::metrics::websocket_opened();
-                    let _ = crate::proxy::tls::relay_tls(
+                    let _ = crate::proxy::tls::relay(
                         client,
-                        *tls,
+                        upstream,
                         client_pending,
                         upstream_pending,
                     );

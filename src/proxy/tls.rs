@@ -8,7 +8,7 @@
 //! `ureq`'s agents get the same roots ([`Roots::ureq`]).
 //!
 //! A TLS connection cannot be split between two threads like a `TcpStream`, so the relay
-//! ([`relay_tls`]) shares the `rustls` state behind a mutex and does the blocking socket reads
+//! ([`relay`]) shares the `rustls` state behind a mutex and does the blocking socket reads
 //! outside it: the lock is only held to feed received bytes in, take plaintext out, or encrypt.
 
 use std::io::{self, Read, Write};
@@ -16,7 +16,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore, StreamOwned};
 
 /// The roots every `https://` next hop is verified against.
 #[derive(Clone)]
@@ -100,133 +100,150 @@ impl Roots {
 /// A TLS connection to the next hop.
 pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
 
-fn lock(conn: &Mutex<ClientConnection>) -> MutexGuard<'_, ClientConnection> {
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Relays `client` ⇄ `upstream` (TLS) until either side ends; `pending` are client bytes
-/// already read, `upstream_pending` plaintext already received from the upstream. Blocks:
-/// run it on the relay's thread (it starts one more for the client → upstream direction).
-pub fn relay_tls(
-    client: TcpStream,
-    upstream: TlsStream,
-    client_pending: Vec<u8>,
-    upstream_pending: Vec<u8>,
-) -> io::Result<()> {
-    let StreamOwned { conn, sock } = upstream;
-    let conn = Arc::new(Mutex::new(conn));
-    let (sock_in, sock_out) = (sock.try_clone()?, sock);
-    let (client_in, client_out) = (client.try_clone()?, client);
-    let up = {
-        let conn = Arc::clone(&conn);
-        std::thread::Builder::new()
-            .name("ory-proxy-relay".into())
-            .spawn(move || to_upstream(client_in, &conn, sock_out, client_pending))?
-    };
-    let down = to_client(sock_in, &conn, client_out, upstream_pending);
-    let _ = up.join();
-    down
+/// One end of a relay: a plain socket, or TLS (the upstream's `https://`, or the client's on
+/// the proxy's own HTTPS port) whose `rustls` state both directions share.
+pub enum End {
+    Plain(TcpStream),
+    Tls(Arc<Mutex<Connection>>, TcpStream),
 }
 
-/// Client plaintext → encrypted to the upstream.
-fn to_upstream(
-    mut client: TcpStream,
-    conn: &Mutex<ClientConnection>,
-    mut sock: TcpStream,
-    pending: Vec<u8>,
-) {
-    let send = |data: &[u8], sock: &mut TcpStream| -> io::Result<()> {
-        let mut c = lock(conn);
-        c.writer().write_all(data)?;
-        while c.wants_write() {
-            c.write_tls(sock)?;
-        }
-        Ok(())
-    };
-    let result = (|| -> io::Result<()> {
-        if !pending.is_empty() {
-            send(&pending, &mut sock)?;
-        }
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = match client.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            send(&buf[..n], &mut sock)?;
-        }
-    })();
-    if result.is_ok() {
-        let mut c = lock(conn);
-        c.send_close_notify();
-        while c.wants_write() && c.write_tls(&mut sock).is_ok() {}
-        let _ = sock.shutdown(Shutdown::Write);
-    } else {
-        let _ = sock.shutdown(Shutdown::Both);
-        let _ = client.shutdown(Shutdown::Both);
+impl End {
+    /// An end over TLS.
+    pub fn tls(conn: impl Into<Connection>, sock: TcpStream) -> End {
+        End::Tls(Arc::new(Mutex::new(conn.into())), sock)
     }
-}
 
-/// Upstream TLS records → plaintext to the client.
-fn to_client(
-    mut sock: TcpStream,
-    conn: &Mutex<ClientConnection>,
-    mut client: TcpStream,
-    pending: Vec<u8>,
-) -> io::Result<()> {
-    let result = (|| -> io::Result<()> {
-        client.write_all(&pending)?;
-        let mut raw = vec![0u8; 16 * 1024];
-        let mut plain = Vec::with_capacity(16 * 1024);
-        let mut sock_out = sock.try_clone()?;
-        loop {
-            // Plaintext already decrypted (with the handshake's last read) goes out first.
-            let ended = {
-                let mut c = lock(conn);
-                let ended = take_plaintext(&mut c, &mut plain)?;
-                while c.wants_write() {
-                    c.write_tls(&mut sock_out)?;
-                }
-                ended
-            };
-            client.write_all(&plain)?;
-            plain.clear();
-            if ended {
-                return Ok(());
+    pub fn socket(&self) -> &TcpStream {
+        match self {
+            End::Plain(s) | End::Tls(_, s) => s,
+        }
+    }
+
+    /// A second handle for the other direction.
+    pub fn try_clone(&self) -> io::Result<End> {
+        Ok(match self {
+            End::Plain(s) => End::Plain(s.try_clone()?),
+            End::Tls(c, s) => End::Tls(Arc::clone(c), s.try_clone()?),
+        })
+    }
+
+    /// Waits for more data and appends it to `out`; true once the peer ended its side.
+    fn receive(&mut self, raw: &mut [u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        let (conn, sock) = match self {
+            End::Plain(s) => {
+                let n = s.read(raw)?;
+                out.extend_from_slice(&raw[..n]);
+                return Ok(n == 0);
             }
-            let n = match sock.read(&mut raw) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            End::Tls(c, s) => (c, s),
+        };
+        loop {
+            {
+                // Plaintext already decrypted (with the handshake's last read) comes first.
+                let mut c = lock(conn);
+                let ended = take_plaintext(&mut c, out)?;
+                while c.wants_write() {
+                    c.write_tls(&mut &*sock)?;
+                }
+                if ended || !out.is_empty() {
+                    return Ok(ended);
+                }
+            }
+            // The blocking read happens outside the lock.
+            let n = sock.read(raw)?;
+            if n == 0 {
+                return Ok(true);
+            }
             let mut c = lock(conn);
             let mut received = &raw[..n];
             while !received.is_empty() {
                 c.read_tls(&mut received)?;
                 c.process_new_packets().map_err(io::Error::other)?;
-                if take_plaintext(&mut c, &mut plain)? {
-                    break;
+                if take_plaintext(&mut c, out)? {
+                    return Ok(true);
                 }
             }
         }
-    })();
-    match &result {
-        Ok(()) => {
-            let _ = client.shutdown(Shutdown::Write);
-        }
-        Err(_) => {
-            let _ = sock.shutdown(Shutdown::Both);
-            let _ = client.shutdown(Shutdown::Both);
+    }
+
+    fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            End::Plain(s) => s.write_all(data),
+            End::Tls(c, s) => {
+                let mut c = lock(c);
+                c.writer().write_all(data)?;
+                while c.wants_write() {
+                    c.write_tls(&mut &*s)?;
+                }
+                Ok(())
+            }
         }
     }
-    result
+
+    /// Ends this side's sending half (TLS: `close_notify` first).
+    fn finish(&mut self) {
+        if let End::Tls(c, s) = self {
+            let mut c = lock(c);
+            c.send_close_notify();
+            while c.wants_write() && c.write_tls(&mut &*s).is_ok() {}
+        }
+        let _ = self.socket().shutdown(Shutdown::Write);
+    }
 }
 
-/// Moves decrypted bytes into `out`; true when the upstream closed its side (close_notify).
-fn take_plaintext(c: &mut ClientConnection, out: &mut Vec<u8>) -> io::Result<bool> {
+/// Relays `a` ⇄ `b` until either side ends, when one of them is TLS; `a_pending` are bytes of
+/// `a` already read (sent to `b` first), `b_pending` of `b`. Blocks: run it on the relay's
+/// thread (it starts one more for the `a` → `b` direction).
+pub fn relay(a: End, b: End, a_pending: Vec<u8>, b_pending: Vec<u8>) -> io::Result<()> {
+    let (a_in, b_out) = (a.try_clone()?, b.try_clone()?);
+    let up = std::thread::Builder::new()
+        .name("ory-proxy-relay".into())
+        .spawn(move || copy(a_in, b_out, a_pending))?;
+    copy(b, a, b_pending);
+    let _ = up.join();
+    Ok(())
+}
+
+/// Copies plaintext `from` → `to` until `from` ends (then ends `to`'s sending half); on an
+/// error closes both.
+fn copy(mut from: End, mut to: End, pending: Vec<u8>) {
+    let result = (|| -> io::Result<()> {
+        to.send(&pending)?;
+        let mut raw = vec![0u8; 16 * 1024];
+        let mut plain = Vec::with_capacity(16 * 1024);
+        loop {
+            let ended = match from.receive(&mut raw, &mut plain) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => other?,
+            };
+            to.send(&plain)?;
+            plain.clear();
+            if ended {
+                return Ok(());
+            }
+        }
+    })();
+    match result {
+        Ok(()) => {
+            to.finish();
+            // The other direction may finish on its own; do not wait for it forever.
+            let _ = to
+                .socket()
+                .set_read_timeout(Some(crate::proxy::relay::LINGER));
+        }
+        Err(_) => {
+            let _ = from.socket().shutdown(Shutdown::Both);
+            let _ = to.socket().shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Moves decrypted bytes into `out`; true when the peer closed its side (close_notify).
+fn take_plaintext(c: &mut Connection, out: &mut Vec<u8>) -> io::Result<bool> {
     let mut chunk = [0u8; 8192];
     loop {
         match c.reader().read(&mut chunk) {

@@ -13,6 +13,7 @@ mod probe;
 
 use crate::config::Config;
 use crate::http::listener::{self, Limits};
+use crate::http::tls::LiveTls;
 use crate::obs::logger;
 use crate::ory::reload::LiveKeys;
 use crate::proxy::App;
@@ -25,10 +26,11 @@ use std::sync::Arc;
 /// Loads the keys, binds, prints the banner and serves until a shutdown signal.
 pub fn run(config: Config) -> io::Result<()> {
     logger::init(config.quiet, config.debug, config.log_format);
-    // Keys first: a bad key file must stop the start before the port is taken.
+    // Keys first: a bad key file (or certificate) must stop the start before the port is taken.
     let keys = crate::ory::keys::load(config.jwt, config.jwks_file.as_deref())?;
+    let tls = load_tls(&config)?;
     let listeners = listener::bind(&config.bind, config.port)?;
-    serve_with_keys(listeners, config, keys)
+    serve_with_keys(listeners, config, keys, tls)
 }
 
 /// Serves on an already bound listener until a shutdown signal (the playground binds first to
@@ -36,13 +38,25 @@ pub fn run(config: Config) -> io::Result<()> {
 pub fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     logger::init(config.quiet, config.debug, config.log_format);
     let keys = crate::ory::keys::load(config.jwt, config.jwks_file.as_deref())?;
-    serve_with_keys(vec![listener], config, keys)
+    let tls = load_tls(&config)?;
+    serve_with_keys(vec![listener], config, keys, tls)
+}
+
+/// `--tls-cert` and `--tls-key`, read and checked.
+fn load_tls(config: &Config) -> io::Result<Option<Arc<LiveTls>>> {
+    match &config.tls {
+        None => Ok(None),
+        Some(files) => LiveTls::load(&files.cert, &files.key)
+            .map(|t| Some(Arc::new(t)))
+            .map_err(io::Error::other),
+    }
 }
 
 fn serve_with_keys(
     listeners: Vec<TcpListener>,
     mut config: Config,
     keys: crate::ory::keys::Keys,
+    tls: Option<Arc<LiveTls>>,
 ) -> io::Result<()> {
     crate::obs::metrics::init();
     // Each connection is a descriptor; a low soft limit would refuse connections long before
@@ -83,7 +97,7 @@ fn serve_with_keys(
     let live = keys
         .set
         .map(|set| Arc::new(LiveKeys::new(set, config.jwks_file.clone())));
-    watch_signals(signals, Arc::clone(&stopping), live.clone());
+    watch_signals(signals, Arc::clone(&stopping), live.clone(), tls.clone());
 
     banner::print(&config, &listening);
     // Right after the banner, so its warnings follow the URLs they are about.
@@ -118,7 +132,7 @@ fn serve_with_keys(
     if let Some(ops) = ops {
         serve_ops(ops, Arc::clone(&app), limits, Arc::clone(&stopping))?;
     }
-    listener::serve(listeners, app, limits, &stopping)
+    listener::serve(listeners, app, limits, tls, &stopping)
 }
 
 /// Serves `--metrics-address` on its own thread with the same connection layer; it stops with
@@ -133,7 +147,8 @@ fn serve_ops(
     std::thread::Builder::new()
         .name("ory-proxy-ops".into())
         .spawn(move || {
-            if let Err(e) = listener::serve(vec![listener], handler, limits, &stopping) {
+            // Operators' port: plain HTTP, also under --tls-cert.
+            if let Err(e) = listener::serve(vec![listener], handler, limits, None, &stopping) {
                 logger::error(&format!("metrics address: {e}"));
             }
         })
@@ -141,11 +156,13 @@ fn serve_ops(
 }
 
 /// Reads signals from the self-pipe: SIGTERM and SIGINT count in `stopping`; SIGHUP reads the
-/// key file again (one log line either way; a broken file keeps the old keys).
+/// key file and the TLS certificate and key again (one log line each; a broken file keeps the
+/// old keys, a broken pair the old certificate).
 fn watch_signals(
     mut signals: std::fs::File,
     stopping: Arc<AtomicUsize>,
     keys: Option<Arc<LiveKeys>>,
+    tls: Option<Arc<LiveTls>>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("ory-proxy-signals".into())
@@ -157,10 +174,15 @@ fn watch_signals(
                         Some(Signal::Terminate | Signal::Interrupt) => {
                             stopping.fetch_add(1, Ordering::SeqCst);
                         }
-                        Some(Signal::Hangup) => match &keys {
-                            Some(keys) => keys.reload_and_log(),
-                            None => logger::info("SIGHUP: no keys to reload under --no-jwt"),
-                        },
+                        Some(Signal::Hangup) => {
+                            match &keys {
+                                Some(keys) => keys.reload_and_log(),
+                                None => logger::info("SIGHUP: no keys to reload under --no-jwt"),
+                            }
+                            if let Some(tls) = &tls {
+                                tls.reload_and_log();
+                            }
+                        }
                         None => {}
                     },
                     Ok(_) => return,

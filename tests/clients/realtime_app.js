@@ -22,7 +22,9 @@ const finish = (out) => {
 };
 const socket = () => new Promise((resolve) => {
   const r = {};
-  const ws = new WebSocket('ws://' + location.host + '/socket?from=page', ['chat.v1']);
+  // wss:// on an https:// page (the proxy's own HTTPS port, tests/browser_tls.rs).
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  const ws = new WebSocket(scheme + location.host + '/socket?from=page', ['chat.v1']);
   ws.binaryType = 'arraybuffer';
   let step = 0;
   ws.onopen = () => { r.protocol = ws.protocol; };

@@ -22,6 +22,7 @@
 //! Not every test module uses every helper.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod client;
 pub mod conn;
 pub mod external;

@@ -65,6 +65,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session, or `None` when they are not
     /// installed (and not required).
     pub fn start() -> Option<Browser> {
+        Browser::start_with(&[])
+    }
+
+    /// [`Browser::start`] with more Chromium flags (e.g. a certificate's SPKI pin).
+    pub fn start_with(extra_args: &[String]) -> Option<Browser> {
         let driver_bin = find_program("CHROMEDRIVER", &["chromedriver"]);
         let chrome_bin = find_program(
             "CHROME_BIN",
@@ -101,6 +106,7 @@ impl Browser {
         browser.wait_for_driver();
         let mut args: Vec<String> = CHROME_ARGS.iter().map(|a| (*a).to_owned()).collect();
         args.push(format!("--user-data-dir={}", browser.profile.display()));
+        args.extend(extra_args.iter().cloned());
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "pageLoadStrategy": "normal",

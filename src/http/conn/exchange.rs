@@ -7,8 +7,9 @@ use crate::http::body::{BodyReader, BodyState};
 use crate::http::head::Request;
 use crate::http::rate::{self, Meter, PacedWriter};
 use crate::http::response::{self, Body, Framing, Written};
+use crate::http::stream::Stream;
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 /// One request on its connection: the parsed head, its body, and the way to answer.
@@ -56,8 +57,8 @@ impl Exchange<'_> {
             http10: self.request.minor_version == 0,
             keep_alive: conn.keep,
         };
-        let stream: &TcpStream = conn.input.stream();
-        let result = match conn.input.pacer() {
+        let (stream, pacer) = conn.input.writer();
+        let result = match pacer {
             Some(pacer) => {
                 let mut writer = PacedWriter {
                     stream,
@@ -67,7 +68,7 @@ impl Exchange<'_> {
                 };
                 response::write(&mut writer, framing, status, headers, body)
             }
-            None => response::write(&mut &*stream, framing, status, headers, body),
+            None => response::write(stream, framing, status, headers, body),
         };
         match &result {
             Ok(w) if w.close_delimited => conn.keep = false,
@@ -81,25 +82,24 @@ impl Exchange<'_> {
     }
 
     /// Writes `101 Switching Protocols` to `protocol` with `headers` and hands the socket over:
-    /// a handle on it and the bytes the client already sent after its head. `Upgrade` and
+    /// the stream (plain or TLS) and the bytes the client already sent after its head. `Upgrade` and
     /// `Connection` are written by [`response::switching_head`], never by the caller.
     pub fn switch_protocols(
         &mut self,
         protocol: &str,
         headers: &[(&str, &str)],
-    ) -> io::Result<(TcpStream, Vec<u8>)> {
+    ) -> io::Result<(Stream, Vec<u8>)> {
         let conn = &mut *self.conn;
         conn.responded = true;
         conn.keep = false;
         let head = response::switching_head(protocol, headers);
         conn.slot.set_upgraded();
-        let mut writer: &TcpStream = conn.input.stream();
-        writer.write_all(&head)?;
+        conn.input.stream_mut().write_all(&head)?;
         if conn.input.pacer().is_some() {
             // The relay expects --client-timeout on writes, not the pacing wake-up.
-            writer.set_write_timeout(Some(conn.timeout))?;
+            conn.input.stream().set_write_timeout(Some(conn.timeout))?;
         }
-        let stream = conn.input.stream().try_clone()?;
+        let stream = conn.input.take_stream();
         conn.state = State::Upgraded;
         Ok((stream, conn.input.take_buffered()))
     }
