@@ -13,7 +13,7 @@
 
 use crate::http::head::Request;
 use crate::http::stream::Stream;
-use crate::proxy::tls::{End, TlsStream};
+use crate::proxy::tls::{End, TlsStream, LINGER};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,8 +24,6 @@ use std::time::Duration;
 pub const MAX_TUNNELS: usize = 1024;
 /// Copy buffer per direction.
 const BUFFER: usize = 16 * 1024;
-/// Once one direction has ended, how long the other may stay silent before the relay closes.
-pub const LINGER: Duration = Duration::from_secs(30);
 
 /// The relays of one proxy: how many run, bounded by [`MAX_TUNNELS`].
 #[derive(Debug, Default)]

@@ -14,9 +14,14 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore, StreamOwned};
+
+/// Once one direction of a relay (plain or TLS) has ended, how long the other may stay silent
+/// before the relay closes.
+pub const LINGER: Duration = Duration::from_secs(30);
 
 /// The roots every `https://` next hop is verified against.
 #[derive(Clone)]
@@ -231,9 +236,7 @@ fn copy(mut from: End, mut to: End, pending: Vec<u8>) {
         Ok(()) => {
             to.finish();
             // The other direction may finish on its own; do not wait for it forever.
-            let _ = to
-                .socket()
-                .set_read_timeout(Some(crate::proxy::relay::LINGER));
+            let _ = to.socket().set_read_timeout(Some(LINGER));
         }
         Err(_) => {
             let _ = from.socket().shutdown(Shutdown::Both);
