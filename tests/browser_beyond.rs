@@ -89,6 +89,8 @@ fn a_protected_page_sends_the_browser_to_login_and_back() {
         "every /admin request that reached the application carried a token"
     );
     assert_eq!(seen.last().unwrap().target, "/admin/reports?year=2026");
+    // Nothing the browser asked for on the way was a 404 (its own network log).
+    browser.assert_no_404();
     eprintln!("browser protected-page test: {login_url} -> back with a token");
 }
 
@@ -166,6 +168,7 @@ fn a_second_factor_is_asked_for_and_the_page_follows() {
         "exactly the stepped-up request reached /admin"
     );
     assert_eq!(seen[0].target, "/admin/keys?tab=2");
+    browser.assert_no_404();
     eprintln!("browser step-up test: {step_up} -> back at aal2");
 }
 

@@ -1,11 +1,14 @@
 //! `cargo run --example fake-ory`: the fake identity server on its own, kept running beside your
 //! own application. It starts on the port asked for, says how to point a proxy at it, and a
 //! proxy in front of an application signs a user in through it and hands the application a
-//! token that verifies with the proxy's JWKS.
+//! token that verifies with the proxy's JWKS. Headless Chromium walks its pages through such a
+//! proxy, and its own network log has no 404 on the way.
 
 use crate::util::jwt;
-use crate::util::proxy::{bearer_of, example_binary};
-use crate::util::{ProxyProcess, Req, Resp, Upstream};
+use crate::util::netlog::listing;
+use crate::util::proxy::{bearer_of, example_binary, free_port};
+use crate::util::webdriver::Browser;
+use crate::util::{ProxyProcess, Reply, Req, Resp, Upstream};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -67,7 +70,7 @@ fn cookie(r: &Resp, prefix: &str) -> Option<String> {
 
 #[test]
 fn a_proxy_signs_in_through_the_kept_fake() {
-    let port = crate::util::proxy::free_port();
+    let port = free_port();
     let fake = start(port);
     assert_eq!(fake.url, format!("http://127.0.0.1:{port}"));
     assert_eq!(
@@ -122,4 +125,117 @@ fn a_proxy_signs_in_through_the_kept_fake() {
         claims["session"]["identity"]["traits"]["email"], "kept@example.org",
         "{claims}"
     );
+}
+
+/// A page of the application: whether the proxy sent a token with the request.
+fn account(req: &crate::util::Recorded) -> Reply {
+    let token = if bearer_of(req).is_some() {
+        "with a token"
+    } else {
+        "anonymous"
+    };
+    Reply::new(200)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><title>Account</title></head>\
+             <body><p id=\"account\">{token}</p></body></html>"
+        ))
+}
+
+#[test]
+fn a_real_browser_walks_the_kept_fakes_pages() {
+    let Some(browser) = Browser::start() else {
+        eprintln!(
+            "\n\n*** SKIPPED fake-ory browser test: chromium and chromedriver are not installed ***\n"
+        );
+        return;
+    };
+    let fake = start(free_port());
+    let app = Upstream::with(|req| {
+        ["/", "/account"]
+            .contains(&req.path())
+            .then(|| account(req).into())
+    });
+    let proxy = ProxyProcess::start(&app.url(), &fake.url, &[]);
+    let public = format!("http://{}", proxy.public_authority());
+
+    // Sign in without saying where to go afterwards, as someone trying the fake does, and
+    // follow the page's link to sign up instead.
+    browser.goto(&format!("{public}/.ory/self-service/login/browser"));
+    browser.wait_for("input[name=identifier]");
+    browser.click(&browser.wait_for("#signup"));
+    let email = browser.wait_for("input[name=identifier]");
+    let url = browser.url();
+    assert!(
+        url.starts_with(&format!("{public}/.ory/ui/registration?flow=")),
+        "{url}"
+    );
+    browser.type_into(&email, "walker@example.org");
+    browser.type_into(&browser.wait_for("input[name=password]"), "x");
+    browser.click(&browser.wait_for("button[type=submit]"));
+
+    // Ory's welcome page, where a browser goes after signing in without a return_to, is the
+    // application's home behind the proxy.
+    let home = browser.wait_for("#account");
+    assert_eq!(browser.url(), format!("{public}/"));
+    assert_eq!(browser.text(&home), "with a token");
+
+    // The second factor, then the application, which gets a token.
+    let account_url = format!("{public}/account");
+    let return_to = account_url.replace(':', "%3A").replace('/', "%2F");
+    browser.goto(&format!(
+        "{public}/.ory/self-service/login/browser?aal=aal2&return_to={return_to}"
+    ));
+    let code_field = browser.wait_for("input[name=totp_code]");
+    let code = browser.text(&browser.wait_for("#code"));
+    browser.type_into(&code_field, &code);
+    browser.click(&browser.wait_for("button[type=submit]"));
+    let account = browser.wait_for("#account");
+    assert_eq!(browser.url(), account_url);
+    assert_eq!(browser.text(&account), "with a token");
+    let last = app
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path() == "/account")
+        .expect("the application saw /account");
+    let claims = jwt::verify(&proxy, &bearer_of(&last).expect("a token")).claims;
+    assert_eq!(
+        claims["session"]["authenticator_assurance_level"], "aal2",
+        "{claims}"
+    );
+
+    // Sign out without a return_to either, as a page does with Ory's JSON: Ory's sign-in page
+    // again.
+    browser.goto(&format!("{public}/.ory/self-service/logout/browser"));
+    let logout: serde_json::Value =
+        serde_json::from_str(&browser.text(&browser.wait_for("pre"))).expect("logout JSON");
+    let logout_url = logout["logout_url"].as_str().expect("logout_url");
+    assert!(logout_url.starts_with(&public), "{logout}");
+    browser.goto(logout_url);
+    browser.wait_for("input[name=identifier]");
+    let url = browser.url();
+    assert!(
+        url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
+        "{url}"
+    );
+    assert!(
+        !browser
+            .cookies()
+            .iter()
+            .any(|c| c["name"] == "ory_kratos_session"),
+        "signed out"
+    );
+
+    // Everything the browser asked for on the way, as its own network log says: no 404, and the
+    // pages' script and the application's icon were asked for and found.
+    let seen = browser.assert_no_404();
+    for path in ["/.ory/.well-known/ory/webauthn.js", "/favicon.ico"] {
+        let url = format!("{public}{path}");
+        assert!(
+            seen.iter().any(|r| r.url == url && r.status == 200),
+            "{url} was not loaded; the browser received:\n{}",
+            listing(&seen)
+        );
+    }
 }

@@ -12,7 +12,9 @@
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
 //! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`;
-//! - [`external`]: Python, Node and curl clients and servers the project did not write.
+//! - [`external`]: Python, Node and curl clients and servers the project did not write;
+//! - [`webdriver`]: headless Chromium over WebDriver, and [`netlog`]: what its own network log
+//!   says it received (every response, wherever it came from; the walks assert no 404).
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
@@ -29,6 +31,7 @@ pub mod external;
 pub mod files;
 pub mod ids;
 pub mod jwt;
+pub mod netlog;
 pub mod nginx;
 pub mod ory;
 pub mod ory_flows;

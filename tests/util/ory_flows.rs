@@ -4,7 +4,8 @@
 //!   absolute URL on its own origin) and a `csrf_token_…` cookie; with `Accept: application/json`
 //!   it answers the flow as JSON instead.
 //! - `GET /self-service/login/flows?id=…` → the flow JSON (needs the CSRF cookie, like Kratos).
-//! - `GET /ui/login?flow=…` → an HTML form whose action names the fake's own origin.
+//! - `GET /ui/login?flow=…` → an HTML form whose action names the fake's own origin; without a
+//!   `flow`, 303 to `/self-service/login/browser` (keeping `return_to`), as Ory's pages do.
 //! - `POST /self-service/login?flow=…` (form or JSON: `identifier`, `password`, `csrf_token`)
 //!   → sets `ory_kratos_session` and 303s to the flow's `return_to` (default `<origin>/ui/welcome`);
 //!   with `Accept: application/json`, 200 `{"session":…}`.
@@ -171,6 +172,20 @@ fn login_flow(state: &State, req: &Recorded, kind: &str) -> Action {
 }
 
 fn login_page(state: &State, req: &Recorded, kind: &str) -> Action {
+    if req.query_param("flow").is_none() {
+        // Like Ory's own pages: without a flow, start one (a logout without a return_to lands
+        // here; a 404 would look like a broken sign-out).
+        let carry = req
+            .query_param("return_to")
+            .map(|r| format!("?return_to={r}"))
+            .unwrap_or_default();
+        return Reply::new(303)
+            .header(
+                "Location",
+                &format!("{}/self-service/{kind}/browser{carry}", state.origin),
+            )
+            .into();
+    }
     let Some(flow) = find_flow(state, req.query_param("flow"), kind) else {
         return error_reply(404, "Unable to locate the resource").into();
     };

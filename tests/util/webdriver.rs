@@ -5,16 +5,22 @@
 //! [`Browser::start`] finds `chromedriver` and Chromium (`CHROMEDRIVER` / `CHROME_BIN` override
 //! the search), starts the driver on a free loopback port and opens a session with a fresh
 //! profile directory; dropping the [`Browser`] ends the session, stops the driver and removes the
-//! profile. When no browser is installed, `start` returns `None` so the test can say so loudly;
-//! with `ORY_PROXY_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`) it panics instead, so CI never
-//! skips silently.
+//! profile. Every session keeps Chromium's own network log (chromedriver's `performance` log),
+//! which [`Browser::responses`] and [`Browser::assert_no_404`] read ([`super::netlog`]). When no
+//! browser is installed, `start` returns `None` so the test can say so loudly; with
+//! `ORY_PROXY_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`) it panics instead, so CI never skips
+//! silently.
 
 use super::client::{Req, Resp};
 use super::proxy::free_port;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use super::netlog::NetLog;
+pub use super::netlog::Response;
 
 /// The W3C element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -42,6 +48,8 @@ pub struct Browser {
     base: String,
     session: String,
     profile: PathBuf,
+    /// What the browser's network log said so far (reading it drains chromedriver's buffer).
+    network: Mutex<NetLog>,
 }
 
 fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
@@ -102,6 +110,7 @@ impl Browser {
             base,
             session: String::new(),
             profile,
+            network: Mutex::default(),
         };
         browser.wait_for_driver();
         let mut args: Vec<String> = CHROME_ARGS.iter().map(|a| (*a).to_owned()).collect();
@@ -110,6 +119,8 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "pageLoadStrategy": "normal",
+            // The DevTools Network events of every page, for `responses`.
+            "goog:loggingPrefs": {"performance": "ALL"},
             "goog:chromeOptions": {"binary": chrome_bin.to_string_lossy(), "args": args},
         }}});
         let r = browser.call("POST", "/session", Some(caps));
@@ -283,6 +294,61 @@ impl Browser {
 
     pub fn profile_dir(&self) -> &Path {
         &self.profile
+    }
+
+    /// Reads what is new in the browser's network log; returns whether there was anything.
+    fn read_network_log(&self) -> bool {
+        let entries = self.call(
+            "POST",
+            &self.session_path("/se/log"),
+            Some(json!({"type": "performance"})),
+        );
+        let entries = entries.as_array().map(Vec::as_slice).unwrap_or_default();
+        let mut log = self.network.lock().unwrap();
+        for entry in entries {
+            log.add(entry);
+        }
+        !entries.is_empty()
+    }
+
+    /// Every http(s) response the browser received in this session, in order: documents,
+    /// scripts, icons, `fetch`es, whatever the page asked for, as Chromium itself saw them
+    /// (DevTools' `Network.responseReceived`). First waits until the network is idle: no request
+    /// without its answer and a quiet moment (the icon is asked for after the page loads).
+    pub fn responses(&self) -> Vec<Response> {
+        let quiet = Duration::from_millis(500);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last_news = Instant::now();
+        loop {
+            if self.read_network_log() {
+                last_news = Instant::now();
+            }
+            let log = self.network.lock().unwrap();
+            if (log.pending() == 0 && last_news.elapsed() >= quiet) || Instant::now() > deadline {
+                return log.responses().to_vec();
+            }
+            drop(log);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Panics, listing them, if any response the browser received was a 404 (see
+    /// [`Browser::responses`], which it returns for further checks).
+    pub fn assert_no_404(&self) -> Vec<Response> {
+        let all = self.responses();
+        let missing: Vec<&str> = all
+            .iter()
+            .filter(|r| r.status == 404)
+            .map(|r| r.url.as_str())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the browser's network log has {} response(s) 404 Not Found:\n  {}\nall it received:\n{}",
+            missing.len(),
+            missing.join("\n  "),
+            super::netlog::listing(&all)
+        );
+        all
     }
 }
 
