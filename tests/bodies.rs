@@ -2,7 +2,9 @@
 //! framing, downloads stream, HEAD/204/304 carry no body and leave the connection usable, and
 //! a streamed answer reaches the client piece by piece.
 
+use crate::util::chunked::Chunked;
 use crate::util::client::{raw_exchange, read_until_close, RawResponse};
+use crate::util::raw::read_head;
 use crate::util::{FakeOry, ProxyProcess, Reply, Req, Upstream};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -198,20 +200,31 @@ fn streamed_answers_arrive_piece_by_piece() {
     s.write_all(b"GET /events HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         .unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut seen = Vec::new();
+    let head = read_head(&mut s).unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    // The framing is decoded strictly as it arrives; the events are compared decoded.
+    let mut framing = Chunked::new();
+    let mut body = framing.feed(&head.rest).expect("chunked framing");
     let mut buf = [0u8; 4096];
-    let first_at = loop {
+    while body.len() < b"data: one\n\n".len() {
         let n = s.read(&mut buf).unwrap();
         assert!(n > 0, "closed before the first event");
-        seen.extend_from_slice(&buf[..n]);
-        if String::from_utf8_lossy(&seen).contains("data: one") {
-            break Instant::now();
-        }
-    };
-    assert!(!String::from_utf8_lossy(&seen).contains("data: two"));
-    seen.extend(read_until_close(&mut s, Duration::from_secs(30)));
+        body.extend(framing.feed(&buf[..n]).expect("chunked framing"));
+    }
+    let first_at = Instant::now();
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "data: one\n\n",
+        "the first event alone"
+    );
+    assert!(!framing.is_done());
+    let rest = read_until_close(&mut s, Duration::from_secs(30));
     let done_at = Instant::now();
-    assert!(String::from_utf8_lossy(&seen).contains("data: two"));
+    body.extend(framing.feed(&rest).expect("chunked framing"));
+    assert!(framing.is_done(), "no last chunk before the close");
+    assert_eq!(framing.rest(), b"", "bytes after the last chunk");
+    assert_eq!(String::from_utf8_lossy(&body), "data: one\n\ndata: two\n\n");
     assert!(
         done_at - first_at >= pause / 2,
         "the first event waited for the second"

@@ -9,6 +9,7 @@
 //!   or runs it to completion for command-line tests;
 //! - [`client`]: a plain HTTP client (no redirects, no proxy) and raw-TCP helpers;
 //! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
+//! - [`chunked`]: a strict, incremental decoder of chunked framing;
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
 //! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`;
@@ -25,6 +26,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod chunked;
 pub mod client;
 pub mod conn;
 pub mod external;
