@@ -146,17 +146,86 @@ fn rotation_publishes_both_keys_and_the_first_signs() {
     jwt::verify_with_jwks(&jwks, &new_token);
 }
 
+/// The example P-256 key of RFC 7517, Appendix A.1 (public) and A.2 (private).
+const RFC7517_X: &str = "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4";
+const RFC7517_Y: &str = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM";
+const RFC7517_D: &str = "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE";
+/// Its RFC 7638 thumbprint, computed outside this project with OpenSSL:
+/// `printf '%s' '{"crv":"P-256","kty":"EC","x":"<x>","y":"<y>"}' | openssl dgst -sha256 -binary
+/// | openssl base64 -A | tr '+/' '-_' | tr -d '='`.
+const RFC7517_THUMBPRINT: &str = "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s";
+
+/// RFC 7638 §3 in Python's standard library (`json`, `hashlib`, `base64`), not the proxy's
+/// code: the required members `crv`, `kty`, `x`, `y` in lexicographic order, no whitespace,
+/// SHA-256, base64url without padding. One thumbprint per key, in order.
+const THUMBPRINT_PY: &str = r#"
+import base64, hashlib, json, sys
+for k in json.loads(sys.argv[1]):
+    for c in ("x", "y"):
+        assert len(base64.urlsafe_b64decode(k[c] + "=" * (-len(k[c]) % 4))) == 32, k
+    canonical = json.dumps({"kty": "EC", "crv": "P-256", "x": k["x"], "y": k["y"]},
+                           sort_keys=True, separators=(",", ":"))
+    assert canonical.startswith('{"crv":"P-256","kty":"EC","x":"'), canonical
+    digest = hashlib.sha256(canonical.encode("ascii")).digest()
+    print(base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
+"#;
+
+/// The RFC 7638 thumbprints of `keys`, computed by `python3` (a requirement of the test
+/// suite, see `.ci/run`).
+fn thumbprints_by_python(keys: &[&Value]) -> Vec<String> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", THUMBPRINT_PY, &json!(keys).to_string()])
+        .output()
+        .expect("run python3 (needed for the RFC 7638 check)");
+    assert!(
+        out.status.success(),
+        "python3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
-fn a_key_without_kid_gets_its_thumbprint() {
+fn generated_and_unnamed_keys_are_named_by_their_rfc7638_thumbprint() {
+    let rfc_key =
+        json!({ "kty": "EC", "crv": "P-256", "x": RFC7517_X, "y": RFC7517_Y, "d": RFC7517_D });
+    let mut generated = generated_key();
+    let generated_kid = generated.as_object_mut().unwrap().remove("kid").unwrap();
+    let expected = thumbprints_by_python(&[&rfc_key, &generated]);
+    // The Python computation agrees with OpenSSL's on the RFC's key.
+    assert_eq!(expected[0], RFC7517_THUMBPRINT);
+    // --generate-jwks names its key by the thumbprint.
+    assert_eq!(
+        generated_kid,
+        expected[1].as_str(),
+        "kid of the generated key"
+    );
+
+    // Keys without a kid in a key file get theirs.
     let (ory, upstream) = (FakeOry::start(), Upstream::start());
     let dir = TempDir::new("thumbprint");
-    // --generate-jwks names keys by their RFC 7638 thumbprint, so dropping the kid must give
-    // the same id back.
-    let mut key = generated_key();
-    let kid = key.as_object_mut().unwrap().remove("kid").unwrap();
-    let file = dir.write("keys.json", json!({ "keys": [key] }).to_string());
+    let file = dir.write(
+        "keys.json",
+        json!({ "keys": [rfc_key, generated] }).to_string(),
+    );
     let proxy = start_with_file(&upstream, &ory, &file);
-    assert_eq!(jwt::fetch_jwks(&proxy)["keys"][0]["kid"], kid);
+    let kids: Vec<Value> = jwt::fetch_jwks(&proxy)["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert_eq!(kids, [RFC7517_THUMBPRINT, expected[1].as_str()]);
+    // The first signs, under its thumbprint.
+    let token = token_from(&proxy, &ory, &upstream);
+    assert_eq!(
+        jwt::verify(&proxy, &token).header["kid"],
+        RFC7517_THUMBPRINT
+    );
 }
 
 #[test]
