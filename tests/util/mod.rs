@@ -10,6 +10,7 @@
 //! - [`client`]: a plain HTTP client (no redirects, no proxy) and raw-TCP helpers;
 //! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
 //! - [`chunked`]: a strict, incremental decoder of chunked framing;
+//! - [`head_request`]: `HEAD` checked against `GET` on one connection;
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
 //! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`;
@@ -31,6 +32,7 @@ pub mod client;
 pub mod conn;
 pub mod external;
 pub mod files;
+pub mod head_request;
 pub mod ids;
 pub mod jwt;
 pub mod netlog;
