@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the clients and servers the project did not write, which the integration tests drive
-# (tests/util/external.rs): Python websockets, requests, h11 and Flask in a virtualenv at
-# target/test-deps/venv, and Node's ws and Express in tests/clients/node_modules. Every version
+# (tests/util/external.rs): Python websockets, requests, h11, Flask and prometheus_client in a
+# virtualenv at target/test-deps/venv, and Node's ws and Express in tests/clients/node_modules. Every version
 # is pinned (tests/clients/requirements.txt, tests/clients/package-lock.json). Idempotent: a
 # second run with unchanged pins does nothing. Needs python3 (with venv) and npm.
 set -euo pipefail

@@ -1,34 +1,88 @@
 //! `/.ory/proxy/metrics`: 404 without `--metrics`; with it, Prometheus text whose counters move
 //! with traffic.
 
+use crate::util::external::{python, run_ok};
+use crate::util::prometheus;
 use crate::util::ws::{WsClient, WsEcho, CLOSE};
 use crate::util::{wait_until, FakeOry, ProxyProcess, Req, Upstream, Whoami};
+use serde_json::json;
+use std::time::Duration;
 
-/// Every sample of a metrics page: `name{labels}` → value.
+/// Every sample of a metrics page, `name{labels}` → value, the page read strictly
+/// ([`prometheus::parse`]: every line in the exposition format, HELP and TYPE before samples).
 fn samples(page: &str) -> std::collections::HashMap<String, f64> {
-    page.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (series, value) = l.rsplit_once(' ').expect("sample line");
-            let value = value.parse().unwrap_or_else(|_| panic!("value of {l}"));
-            (series.to_owned(), value)
-        })
+    prometheus::parse(page)
+        .unwrap_or_else(|e| panic!("not the Prometheus text format: {e}\n{page}"))
+        .iter()
+        .flat_map(|f| &f.samples)
+        .map(|s| (s.series(), s.value))
         .collect()
 }
 
-fn scrape(proxy: &ProxyProcess) -> std::collections::HashMap<String, f64> {
+/// The metrics page, its status and content type checked.
+fn page(proxy: &ProxyProcess) -> String {
     let r = Req::get(&proxy.url("/.ory/proxy/metrics")).send();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         r.header("content-type"),
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
-    let page = r.text();
-    for line in page.lines().filter(|l| l.starts_with("# TYPE ")) {
-        let kind = line.rsplit(' ').next().unwrap();
-        assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+    r.text()
+}
+
+fn scrape(proxy: &ProxyProcess) -> std::collections::HashMap<String, f64> {
+    samples(&page(proxy))
+}
+
+/// Reads the page with the Prometheus project's own Python parser
+/// (`prometheus_client.parser.text_string_to_metric_families`, pinned in
+/// tests/clients/requirements.txt): one `[type, help, sample name, [[label, value]…], value]`
+/// per sample, in page order.
+const PROMETHEUS_PY: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.argv[1]):
+    for s in family.samples:
+        assert s.timestamp is None and s.exemplar is None, s
+        out.append([family.type, family.documentation, s.name,
+                    [[k, v] for k, v in s.labels.items()], repr(float(s.value))])
+print(json.dumps(out))
+"#;
+
+/// Asserts that a parser the project did not write reads `page` sample for sample as
+/// [`prometheus::parse`] does (skipped without the Python test clients, unless CI).
+fn python_reads_the_same(page: &str) {
+    let Some(mut py) = python() else { return };
+    py.args(["-c", PROMETHEUS_PY, page]);
+    let seen: serde_json::Value =
+        serde_json::from_str(&run_ok(py, Duration::from_secs(60))).expect("JSON from Python");
+    let ours: Vec<serde_json::Value> = prometheus::parse(page)
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            f.samples
+                .iter()
+                .map(|s| json!([f.kind, f.help, s.name, s.labels, s.value]))
+        })
+        .collect();
+    let theirs: Vec<serde_json::Value> = seen
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| {
+            let v: f64 = s[4].as_str().unwrap().parse().unwrap();
+            json!([s[0], s[1], s[2], s[3], v])
+        })
+        .collect();
+    assert_eq!(
+        theirs.len(),
+        ours.len(),
+        "samples read by prometheus_client:\n{page}"
+    );
+    for (theirs, ours) in theirs.iter().zip(&ours) {
+        assert_eq!(theirs, ours, "prometheus_client's reading, and ours");
     }
-    samples(&page)
 }
 
 fn get(m: &std::collections::HashMap<String, f64>, series: &str) -> f64 {
@@ -73,7 +127,9 @@ fn counters_move_with_traffic() {
         .send();
     assert_eq!(r.status, 502);
 
-    let after = scrape(&proxy);
+    let after_page = page(&proxy);
+    python_reads_the_same(&after_page);
+    let after = samples(&after_page);
     let delta = |series: &str| get(&after, series) - get(&before, series);
     assert_eq!(
         delta(r#"ory_proxy_requests_total{route="upstream",class="2xx"}"#),

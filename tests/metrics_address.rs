@@ -17,12 +17,15 @@ fn ops_base(proxy: &ProxyProcess) -> String {
         .to_owned()
 }
 
+/// The upstream 2xx count of a page read strictly (the Prometheus text format, every line).
 fn upstream_200s(page: &str) -> f64 {
-    page.lines()
-        .find_map(|l| l.strip_prefix("ory_proxy_requests_total{route=\"upstream\",class=\"2xx\"} "))
+    crate::util::prometheus::parse(page)
+        .unwrap_or_else(|e| panic!("not the Prometheus text format: {e}\n{page}"))
+        .iter()
+        .flat_map(|f| &f.samples)
+        .find(|s| s.series() == r#"ory_proxy_requests_total{route="upstream",class="2xx"}"#)
         .unwrap_or_else(|| panic!("no upstream 2xx count in\n{page}"))
-        .parse()
-        .expect("number")
+        .value
 }
 
 #[test]

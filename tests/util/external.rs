@@ -1,7 +1,7 @@
-//! Clients and servers the project did not write: Python (websockets, requests, h11, Flask),
-//! Node (built-in `fetch`, `ws`, Express) and curl. A feature a browser or a client library
-//! consumes is proven through at least one of them, never only through the project's own test
-//! client, which would share the proxy's misreadings.
+//! Clients and servers the project did not write: Python (websockets, requests, h11, Flask,
+//! prometheus_client), Node (built-in `fetch`, `ws`, Express) and curl. A feature a browser or a
+//! client library consumes is proven through at least one of them, never only through the
+//! project's own test client, which would share the proxy's misreadings.
 //!
 //! `scripts/test-deps.sh` installs the pinned Python packages in `target/test-deps/venv` and the
 //! Node packages in `tests/clients/node_modules`; `.ci/run` runs it. When one is missing, a test
@@ -32,8 +32,8 @@ fn missing(what: &str) -> Option<Command> {
     None
 }
 
-/// The test virtualenv's Python (websockets, requests, h11, flask importable), or `None` (the
-/// caller returns: skipped) when it is not installed.
+/// The test virtualenv's Python (websockets, requests, h11, flask, prometheus_client importable),
+/// or `None` (the caller returns: skipped) when it is not installed.
 pub fn python() -> Option<Command> {
     let py = PathBuf::from(ROOT).join("target/test-deps/venv/bin/python");
     if !py.exists() {

@@ -11,6 +11,7 @@
 //! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
 //! - [`chunked`]: a strict, incremental decoder of chunked framing;
 //! - [`head_request`]: `HEAD` checked against `GET` on one connection;
+//! - [`prometheus`]: a strict reader of the Prometheus text format;
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
 //! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`;
@@ -41,6 +42,7 @@ pub mod ory;
 pub mod ory_flows;
 pub mod ory_pages;
 pub mod ory_second_factor;
+pub mod prometheus;
 pub mod proxy;
 pub mod raw;
 pub mod server;
