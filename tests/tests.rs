@@ -26,6 +26,7 @@ mod fake_ory;
 mod forwarding;
 mod frameworks;
 mod health;
+mod http10_upstream;
 mod identity_headers;
 mod interop;
 mod jwt_session;
