@@ -244,8 +244,20 @@ fn at_the_cap_a_below_rate_upload_gives_way_to_a_new_request() {
     c.send(b"GET /.ory/proxy/health/alive HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let a = c.answer();
     assert_eq!(a.status, 200, "{}", a.text());
-    let log = proxy.wait_for_log(|l| l.contains("closed one whose client sent or read below"));
-    assert!(log.contains("--max-connections 4"), "{log}");
+    // One line for the closed upload: its own access line, 408, naming both flags.
+    proxy.wait_for_log(|l| l.contains("closed early to make room at --max-connections"));
+    let lines = rate_lines(&proxy);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains(" POST /up")
+            && lines[0].contains(" 408 ")
+            && lines[0].contains(
+                "request body arrived slower than --min-data-rate (1000 bytes/s on average): \
+                 closed early to make room at --max-connections"
+            ),
+        "{}",
+        lines[0]
+    );
     // One of the uploads was the one closed (without a complete body, never a 200); the
     // others are still open, inside their grace.
     let closed = uploads

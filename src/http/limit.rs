@@ -73,6 +73,11 @@ impl Slot {
         self.behind_at.store(u64::MAX, Ordering::Relaxed);
     }
 
+    /// Whether the registry closed this connection to make room at the cap.
+    pub fn was_shed(&self) -> bool {
+        self.state.load(Ordering::Acquire) == SHED
+    }
+
     /// Shuts the socket down if the connection is still in state `from` (its thread then sees
     /// the end and exits).
     fn shed_if(&self, from: u8) -> bool {
@@ -129,12 +134,16 @@ impl Registry {
         }
         if slots.len() >= self.max {
             match self.shed_one(&slots) {
-                Some((id, why)) => {
+                Some((id, idle)) => {
                     slots.remove(&id);
-                    crate::obs::logger::error(&format!(
-                        "{} client connections open (--max-connections {}): closed {why}",
-                        self.max, self.max
-                    ));
+                    // A busy connection's own access line says it was closed and why
+                    // ([`crate::http::rate::paced`]): one line for one event.
+                    if idle {
+                        crate::obs::logger::error(&format!(
+                            "{} client connections open (--max-connections {}): closed the longest idle one",
+                            self.max, self.max
+                        ));
+                    }
                     crate::obs::metrics::connection_shed();
                 }
                 None => return Admission::Refused,
@@ -154,15 +163,15 @@ impl Registry {
     }
 
     /// Sheds the connection idle the longest, else the busy one furthest below
-    /// `--min-data-rate`; its id and how to name it in the log.
-    fn shed_one(&self, slots: &HashMap<u64, Arc<Slot>>) -> Option<(u64, &'static str)> {
+    /// `--min-data-rate`; its id and whether it was idle.
+    fn shed_one(&self, slots: &HashMap<u64, Arc<Slot>>) -> Option<(u64, bool)> {
         let mut idle: Vec<&Arc<Slot>> = slots
             .values()
             .filter(|s| s.state.load(Ordering::Acquire) == IDLE)
             .collect();
         idle.sort_by_key(|s| s.idle_since.load(Ordering::Relaxed));
         if let Some(s) = idle.into_iter().find(|s| s.shed_if(IDLE)) {
-            return Some((s.id, "the longest idle one"));
+            return Some((s.id, true));
         }
         let now = self.epoch.elapsed().as_millis() as u64;
         let mut slow: Vec<&Arc<Slot>> = slots
@@ -174,7 +183,7 @@ impl Registry {
             .collect();
         slow.sort_by_key(|s| s.behind_at.load(Ordering::Relaxed));
         let s = slow.into_iter().find(|s| s.shed_if(BUSY))?;
-        Some((s.id, "one whose client sent or read below --min-data-rate"))
+        Some((s.id, false))
     }
 
     /// A slot outside the registry, for a connection being refused (never counted or shed).

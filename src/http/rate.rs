@@ -126,6 +126,9 @@ pub fn paced(
         let result = op();
         pacer.slot.done_waiting();
         meter.waited += now.elapsed();
+        if pacer.slot.was_shed() && !matches!(result, Ok(n) if n > 0) {
+            return Err(shed(too_slow(pacer.rate), pacer.rate));
+        }
         match result {
             Ok(n) => {
                 meter.bytes += n as u64;
@@ -136,6 +139,23 @@ pub fn paced(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The error of a connection the registry closed at `--max-connections` while it waited on a
+/// client below the rate (`e`, the rate's own error: a body is still a 408). The average counts
+/// from the start here, without the grace, so the message says so.
+fn shed(e: io::Error, rate: u64) -> io::Error {
+    let what = if e.to_string().starts_with(crate::http::error::SLOW_BODY) {
+        crate::http::error::SLOW_BODY
+    } else {
+        "the client read the answer slower than --min-data-rate"
+    };
+    io::Error::new(
+        e.kind(),
+        format!(
+            "{what} ({rate} bytes/s on average): closed early to make room at --max-connections"
+        ),
+    )
 }
 
 /// The error of a request body below the rate.
