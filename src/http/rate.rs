@@ -126,7 +126,7 @@ pub fn paced(
         let result = op();
         pacer.slot.done_waiting();
         meter.waited += now.elapsed();
-        if pacer.slot.was_shed() && !matches!(result, Ok(n) if n > 0) {
+        if !matches!(result, Ok(n) if n > 0) && pacer.slot.was_shed() {
             return Err(shed(too_slow(pacer.rate), pacer.rate));
         }
         match result {
