@@ -27,28 +27,12 @@ use serde_json::Value;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-// The fake identity server, included from the integration-test harness. Its modules refer to
-// each other and to the id helpers through `super::`, which is this crate root here.
-#[allow(dead_code)]
-#[path = "../../tests/util/ids.rs"]
-mod ids;
-#[allow(dead_code)]
-#[path = "../../tests/util/ory.rs"]
-mod ory;
-#[allow(dead_code)]
-#[path = "../../tests/util/ory_flows.rs"]
-mod ory_flows;
-#[allow(dead_code)]
-#[path = "../../tests/util/ory_pages.rs"]
-mod ory_pages;
-#[allow(dead_code)]
-#[path = "../../tests/util/ory_second_factor.rs"]
-mod ory_second_factor;
-#[allow(dead_code)]
-#[path = "../../tests/util/server.rs"]
-mod server;
-#[allow(unused_imports)]
-use ids::{random_hex, random_u64, rfc3339, unix_now, uuid};
+// The fake identity server, included from the integration-test harness (its modules, listed
+// once for both examples).
+include!("../fake-ory/modules.rs");
+
+#[path = "../fake-ory/port_arg.rs"]
+mod port_arg;
 
 mod page;
 
@@ -59,7 +43,7 @@ const DEMO_EMAIL: &str = "demo@example.org";
 const DEMO_PASSWORD: &str = "demo";
 
 fn main() {
-    let port = match port_from_args() {
+    let port = match port_arg::port_from_args(4000) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("playground: {e} (usage: playground [--port N])");
@@ -110,24 +94,6 @@ fn main() {
         std::process::exit(1);
     }
     drop((app, ory));
-}
-
-fn port_from_args() -> Result<u16, String> {
-    let mut args = std::env::args().skip(1);
-    let mut port = 4000;
-    while let Some(a) = args.next() {
-        let value = match a.as_str() {
-            "--port" => args.next().ok_or("--port needs a value")?,
-            other => match other.strip_prefix("--port=") {
-                Some(v) => v.to_owned(),
-                None => return Err(format!("unexpected argument '{other}'")),
-            },
-        };
-        port = value
-            .parse()
-            .map_err(|_| format!("'{value}' is not a port number"))?;
-    }
-    Ok(port)
 }
 
 /// The demo application: `/` shows the verified identity, `/logout` signs out.

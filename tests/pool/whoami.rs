@@ -74,17 +74,7 @@ impl RawOry {
 
     /// A session for a new identity with this email.
     fn create_session(&self, email: &str) -> TestSession {
-        let body = session_json(&self.server.url(), email);
-        let session = TestSession {
-            token: format!("ory_st_{}", crate::util::random_hex(32)),
-            id: body["id"].as_str().unwrap_or_default().to_owned(),
-            identity_id: body["identity"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            email: email.to_owned(),
-            body: body.to_string(),
-        };
+        let session = TestSession::new(email, &session_json(&self.server.url(), email));
         self.sessions
             .lock()
             .unwrap()

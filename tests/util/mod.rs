@@ -21,8 +21,9 @@
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
-//! `server`, `ory`, `ory_flows`, `ory_pages` and `ids` depend only on std, serde_json and each other (through
-//! `super::`), so `examples/playground.rs` includes the very same fake identity server.
+//! `server`, `ory`, `ory_flows`, `ory_pages`, `ory_second_factor` and `ids` depend only on std,
+//! serde_json and each other (through `super::`), so the examples include the very same fake
+//! identity server (`examples/fake-ory/modules.rs`).
 //!
 //! Not every test module uses every helper.
 #![allow(dead_code)]

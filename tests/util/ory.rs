@@ -55,6 +55,21 @@ pub struct TestSession {
 }
 
 impl TestSession {
+    /// A session of `email` whose whoami body is `body` (Kratos-shaped: its `id` and
+    /// `identity.id` are read from it), under a new token.
+    pub fn new(email: &str, body: &Value) -> TestSession {
+        TestSession {
+            token: format!("ory_st_{}", super::random_hex(32)),
+            id: body["id"].as_str().unwrap_or_default().to_owned(),
+            identity_id: body["identity"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            email: email.to_owned(),
+            body: body.to_string(),
+        }
+    }
+
     /// `ory_kratos_session=<token>`, ready for a `Cookie` header.
     pub fn cookie(&self) -> String {
         format!("{SESSION_COOKIE}={}", self.token)
@@ -157,19 +172,9 @@ impl FakeOry {
 
     /// Adds a session; `edit` may change the Kratos-shaped JSON before it is stored.
     pub fn create_session_with(&self, email: &str, edit: impl FnOnce(&mut Value)) -> TestSession {
-        let token = format!("ory_st_{}", super::random_hex(32));
         let mut body = session_json(&self.state.origin, email);
         edit(&mut body);
-        let session = TestSession {
-            token,
-            id: body["id"].as_str().unwrap_or_default().to_owned(),
-            identity_id: body["identity"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            email: email.to_owned(),
-            body: body.to_string(),
-        };
+        let session = TestSession::new(email, &body);
         self.state.sessions.lock().unwrap().push(session.clone());
         session
     }

@@ -20,7 +20,7 @@
 //!
 //! Every JSON and HTML body mentions the fake's own origin, so the proxy's rewriting shows.
 
-use super::ory::{error_reply, find_session, State, SESSION_COOKIE};
+use super::ory::{error_reply, find_session, State, TestSession, SESSION_COOKIE};
 use super::ory_second_factor as second_factor;
 use super::server::{Action, Recorded, Reply};
 use serde_json::{json, Value};
@@ -229,22 +229,22 @@ fn login_submit(state: &State, req: &Recorded, kind: &str) -> Action {
     if email.is_empty() || field("password").unwrap_or_default().is_empty() {
         return error_reply(400, "identifier and password are required").into();
     }
-    let session = {
-        let mut body = super::ory::session_json(&state.origin, &email);
-        body["authentication_methods"][0]["method"] = json!("password");
-        let session = super::ory::TestSession {
-            token: format!("ory_st_{}", super::random_hex(32)),
-            id: body["id"].as_str().unwrap_or_default().to_owned(),
-            identity_id: body["identity"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            email,
-            body: body.to_string(),
-        };
-        state.sessions.lock().unwrap().push(session.clone());
-        session
-    };
+    let mut body = super::ory::session_json(&state.origin, &email);
+    body["authentication_methods"][0]["method"] = json!("password");
+    let session = super::ory::TestSession::new(&email, &body);
+    state.sessions.lock().unwrap().push(session.clone());
+    signed_in(state, req, &flow, &session)
+}
+
+/// The answer to a form that signed `session` in (a password, or a second factor): its cookie,
+/// with the session as JSON to a JSON client, else a redirect to the flow's `return_to` (Ory's
+/// welcome page without one).
+pub(super) fn signed_in(
+    state: &State,
+    req: &Recorded,
+    flow: &Flow,
+    session: &TestSession,
+) -> Action {
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax",
         session.token

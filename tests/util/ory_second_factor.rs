@@ -11,7 +11,7 @@
 //! The code is not time-based: it is [`totp_code`] of the identity, six digits the page shows as
 //! a hint, so a person trying the playground and a test both know it. A wrong code is a 400.
 
-use super::ory::{error_reply, find_session, State, TestSession, SESSION_COOKIE};
+use super::ory::{error_reply, find_session, State, TestSession};
 use super::ory_flows::Flow;
 use super::server::{Action, Recorded, Reply};
 use serde_json::{json, Value};
@@ -94,25 +94,7 @@ pub(super) fn submit(
         return error_reply(400, "The provided authentication code is invalid").into();
     }
     let upgraded = upgrade(state, &session);
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax",
-        upgraded.token
-    );
-    let reply = if req
-        .header("accept")
-        .is_some_and(|a| a.contains("application/json"))
-    {
-        Reply::new(200)
-            .header("Content-Type", "application/json; charset=utf-8")
-            .body(json!({"session": upgraded.json(), "continue_with": []}).to_string())
-    } else {
-        let to = flow
-            .return_to
-            .clone()
-            .unwrap_or_else(|| format!("{}/ui/welcome", state.origin));
-        Reply::new(303).header("Location", &to)
-    };
-    reply.header("Set-Cookie", &cookie).into()
+    super::ory_flows::signed_in(state, req, flow, &upgraded)
 }
 
 /// Upgrades every token of the session to `aal2` and adds one more (the new cookie).
