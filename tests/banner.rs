@@ -2,7 +2,7 @@
 //! session, a note when the public port is not the listening port, and one JSON object under
 //! `--log-format json`.
 
-use crate::util::{FakeOry, ProxyProcess, Upstream};
+use crate::util::{FakeOry, ProxyProcess, Stack, Upstream};
 
 #[test]
 fn text_banner_labels_every_url() {
@@ -65,20 +65,15 @@ fn json_banner_is_one_object_with_fields() {
 
 #[test]
 fn every_listening_address_and_the_protected_paths_are_listed() {
-    let ory = FakeOry::start();
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(
-        &upstream.url(),
-        &ory.url(),
-        &[
-            "--bind",
-            "localhost",
-            "--require-session",
-            "/admin",
-            "--require-session",
-            "/Account/",
-        ],
-    );
+    let s = Stack::start(&[
+        "--bind",
+        "localhost",
+        "--require-session",
+        "/admin",
+        "--require-session",
+        "/Account/",
+    ]);
+    let proxy = &s.proxy;
     let port = proxy.addr.port();
     assert_eq!(proxy.addr.to_string(), format!("127.0.0.1:{port}"));
     // [::1] where the machine has IPv6 loopback: the banner says what was really bound.

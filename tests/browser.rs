@@ -6,8 +6,9 @@
 //! from the token the proxy minted, verified with the proxy's JWKS. Then it signs out (a
 //! same-origin `fetch` for the logout URL, then a navigation to it) and is anonymous again.
 
+use crate::util::browser_login::{submit_password_form, wait_for_flow_page};
 use crate::util::proxy::{bearer_of, free_port};
-use crate::util::webdriver::Browser;
+use crate::util::webdriver::{no_browser, Browser};
 use crate::util::{jwt, FakeOry, ProxyProcess, Recorded, Reply, Upstream};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -86,11 +87,7 @@ fn app(req: &Recorded, seen: &Mutex<Seen>, public: &str) -> Reply {
 #[test]
 fn a_real_browser_signs_in_and_out_through_the_proxy() {
     let Some(browser) = Browser::start() else {
-        eprintln!(
-            "\n\n*** SKIPPED browser test: chromium and chromedriver are not installed \
-             (apt-get install chromium chromium-driver; .ci/run does) ***\n"
-        );
-        return;
+        return no_browser("sign in and out");
     };
     let ory = FakeOry::start();
     let port = free_port();
@@ -108,12 +105,7 @@ fn a_real_browser_signs_in_and_out_through_the_proxy() {
     browser.click(&signin);
 
     // Ory's login page, on the public origin.
-    let identifier = browser.wait_for("input[name=identifier]");
-    let login_url = browser.url();
-    assert!(
-        login_url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
-        "the login page is not on the public origin: {login_url}"
-    );
+    let login_url = wait_for_flow_page(&browser, &public, "login");
     assert!(
         !browser.source().contains(&ory.url()),
         "the SDK origin leaked into the page"
@@ -128,11 +120,7 @@ fn a_real_browser_signs_in_and_out_through_the_proxy() {
         })
         .expect("the browser holds the CSRF cookie");
     assert_eq!(csrf_cookie["secure"], false, "{csrf_cookie}");
-    browser.type_into(&identifier, "alice@example.org");
-    let password = browser.wait_for("input[name=password]");
-    browser.type_into(&password, "correct horse");
-    let submit = browser.wait_for("button[type=submit]");
-    browser.click(&submit);
+    submit_password_form(&browser, "alice@example.org", "correct horse");
 
     // Back on the application, signed in.
     let who = browser.wait_for("#who");
@@ -197,10 +185,7 @@ fn other_site(api: &str) -> Reply {
 #[test]
 fn a_real_browser_enforces_the_cors_policy() {
     let Some(browser) = Browser::start() else {
-        eprintln!(
-            "\n\n*** SKIPPED browser CORS test: chromium and chromedriver are not installed ***\n"
-        );
-        return;
+        return no_browser("CORS");
     };
     let ory = FakeOry::start();
     let port = free_port();

@@ -2,9 +2,10 @@
 //! login page and, once signed in, back to the page with a token (`--require-session`); a page
 //! that needs a second factor sends a signed-in browser on to it and back (`--require-aal2`).
 
+use crate::util::browser_login::{submit_password_form, wait_for_flow_page};
 use crate::util::proxy::{bearer_of, free_port};
-use crate::util::webdriver::Browser;
-use crate::util::{jwt, FakeOry, ProxyProcess, Reply, Upstream};
+use crate::util::webdriver::{no_browser, Browser};
+use crate::util::{jwt, FakeOry, ProxyProcess, Recorded, Reply, Upstream};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -16,10 +17,40 @@ fn page(title: &str, body: &str) -> Reply {
         ))
 }
 
-fn no_browser(what: &str) {
-    eprintln!(
-        "\n\n*** SKIPPED browser test ({what}): chromium and chromedriver are not installed ***\n"
-    );
+/// The proxy, public on its own address with `flags` ([`ProxyProcess::start_public`]), in front
+/// of an application whose every page shows its target and, in `<p id="{id}">`, the claim at
+/// `pointer` (a JSON pointer) of the token it received, verified with the proxy's JWKS; `none`
+/// without a valid token.
+fn claim_app(
+    ory: &FakeOry,
+    (id, pointer, none): (&'static str, &'static str, &'static str),
+    flags: &[&str],
+) -> (Upstream, ProxyProcess) {
+    let jwks: Arc<Mutex<Option<Value>>> = Arc::default();
+    let keys = Arc::clone(&jwks);
+    let upstream = Upstream::with(move |req| {
+        let claim = bearer_of(req)
+            .and_then(|token| {
+                let jwks = keys.lock().unwrap().clone()?;
+                let v = std::panic::catch_unwind(|| jwt::verify_with_jwks(&jwks, &token)).ok()?;
+                Some(v.claims.pointer(pointer)?.as_str()?.to_owned())
+            })
+            .unwrap_or_else(|| none.to_owned());
+        let body = format!("<p>{}</p><p id=\"{id}\">{claim}</p>", req.target);
+        Some(page("Admin", &body).into())
+    });
+    let proxy = ProxyProcess::start_public(&upstream.url(), &ory.url(), flags);
+    *jwks.lock().unwrap() = Some(jwt::fetch_jwks(&proxy));
+    (upstream, proxy)
+}
+
+/// The requests for `/admin…` that reached the application.
+fn admin_requests(upstream: &Upstream) -> Vec<Recorded> {
+    upstream
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.starts_with("/admin"))
+        .collect()
 }
 
 #[test]
@@ -28,62 +59,24 @@ fn a_protected_page_sends_the_browser_to_login_and_back() {
         return no_browser("protected page");
     };
     let ory = FakeOry::start();
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let jwks: Arc<Mutex<Option<Value>>> = Arc::default();
-    let keys = Arc::clone(&jwks);
-    let upstream = Upstream::with(move |req| {
-        // Only signed-in requests may arrive here: the proxy keeps anonymous ones away.
-        let email = bearer_of(req)
-            .and_then(|token| {
-                let jwks = keys.lock().unwrap().clone()?;
-                let v = std::panic::catch_unwind(|| jwt::verify_with_jwks(&jwks, &token)).ok()?;
-                Some(
-                    v.claims["session"]["identity"]["traits"]["email"]
-                        .as_str()?
-                        .to_owned(),
-                )
-            })
-            .unwrap_or_else(|| "ANONYMOUS".to_owned());
-        let body = format!("<p>{}</p><p id=\"who\">{email}</p>", req.target);
-        Some(page("Admin", &body).into())
-    });
-    let port_arg = port.to_string();
-    let proxy = ProxyProcess::start(
-        &upstream.url(),
-        &ory.url(),
-        &[&public, "--port", &port_arg, "--require-session", "/admin"],
-    );
-    *jwks.lock().unwrap() = Some(jwt::fetch_jwks(&proxy));
+    // Only signed-in requests may arrive here: the proxy keeps anonymous ones away.
+    let email = ("who", "/session/identity/traits/email", "ANONYMOUS");
+    let (upstream, proxy) = claim_app(&ory, email, &["--require-session", "/admin"]);
+    let public = proxy.url("");
 
     browser.goto(&format!("{public}/admin/reports?year=2026"));
-    let identifier = browser.wait_for("input[name=identifier]");
-    let login_url = browser.url();
-    assert!(
-        login_url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
-        "not on the login page: {login_url}"
-    );
-    let admin = |u: &Upstream| {
-        let all = u.requests();
-        all.into_iter()
-            .filter(|r| r.target.starts_with("/admin"))
-            .collect::<Vec<_>>()
-    };
+    let login_url = wait_for_flow_page(&browser, &public, "login");
     // (The browser's own /favicon.ico is not protected and may arrive.)
     assert!(
-        admin(&upstream).is_empty(),
+        admin_requests(&upstream).is_empty(),
         "no /admin request reached the application yet"
     );
-    browser.type_into(&identifier, "bob@example.org");
-    let password = browser.wait_for("input[name=password]");
-    browser.type_into(&password, "correct horse");
-    let submit = browser.wait_for("button[type=submit]");
-    browser.click(&submit);
+    submit_password_form(&browser, "bob@example.org", "correct horse");
 
     let who = browser.wait_for("#who");
     assert_eq!(browser.text(&who), "bob@example.org");
     assert_eq!(browser.url(), format!("{public}/admin/reports?year=2026"));
-    let seen = admin(&upstream);
+    let seen = admin_requests(&upstream);
     assert!(
         seen.iter().all(|r| bearer_of(r).is_some()),
         "every /admin request that reached the application carried a token"
@@ -100,41 +93,14 @@ fn a_second_factor_is_asked_for_and_the_page_follows() {
         return no_browser("second factor");
     };
     let ory = FakeOry::start();
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let jwks: Arc<Mutex<Option<Value>>> = Arc::default();
-    let keys = Arc::clone(&jwks);
-    let upstream = Upstream::with(move |req| {
-        // The level the token says, as the application would read it.
-        let aal = bearer_of(req)
-            .and_then(|token| {
-                let jwks = keys.lock().unwrap().clone()?;
-                let v = std::panic::catch_unwind(|| jwt::verify_with_jwks(&jwks, &token)).ok()?;
-                Some(
-                    v.claims["session"]["authenticator_assurance_level"]
-                        .as_str()?
-                        .to_owned(),
-                )
-            })
-            .unwrap_or_else(|| "NONE".to_owned());
-        let body = format!("<p>{}</p><p id=\"aal\">{aal}</p>", req.target);
-        Some(page("Admin", &body).into())
-    });
-    let port_arg = port.to_string();
-    let proxy = ProxyProcess::start(
-        &upstream.url(),
-        &ory.url(),
-        &[&public, "--port", &port_arg, "--require-aal2", "/admin"],
-    );
-    *jwks.lock().unwrap() = Some(jwt::fetch_jwks(&proxy));
+    // The level the token says, as the application would read it.
+    let aal = ("aal", "/session/authenticator_assurance_level", "NONE");
+    let (upstream, proxy) = claim_app(&ory, aal, &["--require-aal2", "/admin"]);
+    let public = proxy.url("");
 
     // Anonymous: the password login first.
     browser.goto(&format!("{public}/admin/keys?tab=2"));
-    let identifier = browser.wait_for("input[name=identifier]");
-    browser.type_into(&identifier, "eve@example.org");
-    let password = browser.wait_for("input[name=password]");
-    browser.type_into(&password, "correct horse");
-    browser.click(&browser.wait_for("button[type=submit]"));
+    submit_password_form(&browser, "eve@example.org", "correct horse");
 
     // Back at /admin with aal1: the proxy sends the browser on to the second factor.
     let code_field = browser.wait_for("input[name=totp_code]");
@@ -143,14 +109,8 @@ fn a_second_factor_is_asked_for_and_the_page_follows() {
         step_up.starts_with(&format!("{public}/.ory/ui/login?flow=")),
         "not on the second-factor page: {step_up}"
     );
-    let admin = |u: &Upstream| {
-        u.requests()
-            .into_iter()
-            .filter(|r| r.target.starts_with("/admin"))
-            .collect::<Vec<_>>()
-    };
     assert!(
-        admin(&upstream).is_empty(),
+        admin_requests(&upstream).is_empty(),
         "no /admin request reached the application at aal1"
     );
     let code = browser.text(&browser.wait_for("#code"));
@@ -161,7 +121,7 @@ fn a_second_factor_is_asked_for_and_the_page_follows() {
     let aal = browser.wait_for("#aal");
     assert_eq!(browser.text(&aal), "aal2");
     assert_eq!(browser.url(), format!("{public}/admin/keys?tab=2"));
-    let seen = admin(&upstream);
+    let seen = admin_requests(&upstream);
     assert_eq!(
         seen.len(),
         1,

@@ -8,24 +8,11 @@
 //! Chromium is the client that refused the proxy's 101 without `Upgrade` ("'Upgrade' header is
 //! missing") while every project-written test passed.
 
-use crate::util::external::{self, ExternalServer};
-use crate::util::proxy::free_port;
-use crate::util::webdriver::Browser;
+use crate::util::browser_login::{submit_password_form, wait_for_flow_page};
+use crate::util::webdriver::{no_browser, Browser};
 use crate::util::{jwt, FakeOry, ProxyProcess};
+use crate::websocket_clients::node_app;
 use serde_json::{json, Value};
-
-pub fn no_browser(what: &str) {
-    eprintln!(
-        "\n\n*** SKIPPED browser test ({what}): chromium and chromedriver are not installed ***\n"
-    );
-}
-
-/// The Node application behind the proxy, or `None` (skipped) without Node.
-pub fn node_app() -> Option<ExternalServer> {
-    let mut cmd = external::node()?;
-    cmd.arg("-e").arg(crate::websocket_clients::NODE_APP);
-    Some(ExternalServer::start(cmd))
-}
 
 /// Waits for the page's script to finish and returns what it wrote into `#result`.
 pub fn page_result(browser: &Browser) -> Value {
@@ -63,6 +50,24 @@ pub fn assert_page_worked(seen: &Value, proxy: &ProxyProcess) {
     assert_eq!(seen.get("timeout"), None, "{seen}");
 }
 
+/// The tokens the application received from the page, on the WebSocket handshake (named
+/// `handshake` in the failure messages) and on the `fetch`, each with where it came.
+pub fn page_tokens<'a>(seen: &'a Value, handshake: &'a str) -> [(&'a str, &'a str); 2] {
+    [
+        (handshake, &seen["ws"]["hello"]["authorization"]),
+        ("fetch", &seen["fetch"]["json"]["authorization"]),
+    ]
+    .map(|(what, authorization)| {
+        let bearer = authorization
+            .as_str()
+            .unwrap_or_else(|| panic!("no token on the {what}: {seen}"));
+        (
+            what,
+            bearer.strip_prefix("Bearer ").expect("a bearer token"),
+        )
+    })
+}
+
 #[test]
 fn a_browser_uses_websocket_eventsource_and_fetch_through_the_proxy() {
     let Some(browser) = Browser::start() else {
@@ -96,42 +101,20 @@ fn a_signed_in_browser_gets_its_token_on_the_websocket_and_fetch() {
         return;
     };
     let ory = FakeOry::start();
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let port_arg = port.to_string();
-    let proxy = ProxyProcess::start(
-        &app.url(),
-        &ory.url(),
-        &[&public, "--port", &port_arg, "--require-session", "/"],
-    );
+    let proxy = ProxyProcess::start_public(&app.url(), &ory.url(), &["--require-session", "/"]);
+    let public = proxy.url("");
 
     // Anonymous, the page is not served: the browser lands on the login page.
     browser.goto(&format!("{public}/page"));
-    let identifier = browser.wait_for("input[name=identifier]");
-    let login_url = browser.url();
-    assert!(
-        login_url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
-        "not on the login page: {login_url}"
-    );
-    browser.type_into(&identifier, "carol@example.org");
-    let password = browser.wait_for("input[name=password]");
-    browser.type_into(&password, "correct horse");
-    let submit = browser.wait_for("button[type=submit]");
-    browser.click(&submit);
+    let login_url = wait_for_flow_page(&browser, &public, "login");
+    submit_password_form(&browser, "carol@example.org", "correct horse");
 
     // Back on the page, signed in; its script runs with the session cookie.
     let seen = page_result(&browser);
     assert_eq!(browser.url(), format!("{public}/page"));
     assert_page_worked(&seen, &proxy);
     let mut subjects = Vec::new();
-    for (what, authorization) in [
-        ("websocket handshake", &seen["ws"]["hello"]["authorization"]),
-        ("fetch", &seen["fetch"]["json"]["authorization"]),
-    ] {
-        let bearer = authorization
-            .as_str()
-            .unwrap_or_else(|| panic!("no token on the {what}: {seen}"));
-        let token = bearer.strip_prefix("Bearer ").expect("a bearer token");
+    for (what, token) in page_tokens(&seen, "websocket handshake") {
         let claims = jwt::verify(&proxy, token).claims;
         assert_eq!(
             claims["session"]["identity"]["traits"]["email"], "carol@example.org",

@@ -3,13 +3,15 @@
 //! WebSocket, reads server-sent events and POSTs with `fetch`, each reaching the application
 //! with the user's token. Chromium trusts only the test's certificate, by its SPKI pin.
 
-use crate::browser_realtime::{assert_page_worked, no_browser, node_app, page_result};
+use crate::browser_realtime::{assert_page_worked, page_result, page_tokens};
+use crate::util::browser_login::{submit_password_form, wait_for_flow_page};
 use crate::util::certs::Cert;
 use crate::util::external;
 use crate::util::files::TempDir;
 use crate::util::proxy::free_port;
-use crate::util::webdriver::Browser;
+use crate::util::webdriver::{no_browser, Browser};
 use crate::util::{jwt, FakeOry, ProxyProcess};
+use crate::websocket_clients::node_app;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -52,17 +54,8 @@ fn a_browser_signs_in_over_https_and_gets_its_token_on_a_wss_websocket() {
     let public = format!("https://localhost:{port}");
 
     browser.goto(&format!("{public}/page"));
-    let identifier = browser.wait_for("input[name=identifier]");
-    let login_url = browser.url();
-    assert!(
-        login_url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
-        "not on the login page: {login_url}"
-    );
-    browser.type_into(&identifier, "tls@example.org");
-    let password = browser.wait_for("input[name=password]");
-    browser.type_into(&password, "correct horse");
-    let submit = browser.wait_for("button[type=submit]");
-    browser.click(&submit);
+    wait_for_flow_page(&browser, &public, "login");
+    submit_password_form(&browser, "tls@example.org", "correct horse");
 
     let seen = page_result(&browser);
     assert_eq!(browser.url(), format!("{public}/page"));
@@ -70,17 +63,7 @@ fn a_browser_signs_in_over_https_and_gets_its_token_on_a_wss_websocket() {
     // port answers plain HTTP with a 400).
     assert_page_worked(&seen, &proxy);
     let jwks = jwks_over_https(&cert, &public);
-    for (what, authorization) in [
-        (
-            "wss:// websocket handshake",
-            &seen["ws"]["hello"]["authorization"],
-        ),
-        ("fetch", &seen["fetch"]["json"]["authorization"]),
-    ] {
-        let bearer = authorization
-            .as_str()
-            .unwrap_or_else(|| panic!("no token on the {what}: {seen}"));
-        let token = bearer.strip_prefix("Bearer ").expect("a bearer token");
+    for (what, token) in page_tokens(&seen, "wss:// websocket handshake") {
         let claims = jwt::verify_with_jwks(&jwks, token).claims;
         assert_eq!(
             claims["session"]["identity"]["traits"]["email"], "tls@example.org",

@@ -1,7 +1,7 @@
 //! SPEC §4 CORS: preflights answered by the proxy, allowed origins echoed with credentials,
 //! upstream CORS headers never duplicated, `--debug` explaining each decision.
 
-use crate::util::{FakeOry, ProxyProcess, Reply, Req, Upstream};
+use crate::util::{FakeOry, ProxyProcess, Reply, Req, Stack, Upstream};
 
 fn preflight(proxy: &ProxyProcess, path: &str, origin: &str) -> crate::util::Resp {
     Req::new("OPTIONS", &proxy.url(path))
@@ -196,7 +196,7 @@ fn bad_cors_patterns_are_usage_errors() {
         "https://example.org:+443",
         "https://[zz]",
     ] {
-        let out = crate::util::run_cli(
+        crate::util::usage::assert_refused(
             &[
                 "http://127.0.0.1:1",
                 "--sdk-url",
@@ -205,9 +205,8 @@ fn bad_cors_patterns_are_usage_errors() {
                 pattern,
             ],
             &[],
+            pattern,
         );
-        assert_eq!(out.code, Some(2), "{pattern}: {}", out.stderr);
-        assert!(out.stderr.contains(pattern), "{}", out.stderr);
     }
 }
 
@@ -260,16 +259,11 @@ fn a_denied_origin_is_warned_about_once_and_marked_on_access_lines() {
 #[test]
 fn only_well_formed_origins_are_allowed() {
     use crate::util::client::{raw_exchange, RawResponse};
-    let ory = FakeOry::start();
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(
-        &upstream.url(),
-        &ory.url(),
-        &[
-            "--allowed-cors-origins",
-            "https://app.example.org,https://*.preview.example.net",
-        ],
-    );
+    let s = Stack::start(&[
+        "--allowed-cors-origins",
+        "https://app.example.org,https://*.preview.example.net",
+    ]);
+    let proxy = &s.proxy;
     let Some(_) = crate::util::external::curl() else {
         return;
     };

@@ -1,6 +1,7 @@
 //! The test doubles themselves, without the proxy: the fake identity server must behave like
 //! Kratos on the wire (SPEC §6), or every test built on it proves nothing.
 
+use crate::util::login_flow::set_cookie;
 use crate::util::ory::{SESSION_COOKIE, UNAUTHORIZED_BODY};
 use crate::util::ory_flows::csrf_cookie_name;
 use crate::util::{FakeOry, Req, Upstream, Whoami};
@@ -120,13 +121,7 @@ fn browser_login_and_logout_flow() {
         .send();
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("http://app/done"));
-    let session_cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session_cookie = set_cookie(&r, "").expect("a cookie");
     assert!(session_cookie.starts_with("ory_kratos_session=ory_st_"));
 
     let who = Req::get(&format!("{origin}/sessions/whoami"))

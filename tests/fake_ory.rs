@@ -4,11 +4,13 @@
 //! token that verifies with the proxy's JWKS. Headless Chromium walks its pages through such a
 //! proxy, and its own network log has no 404 on the way.
 
+use crate::util::browser_login::{submit_password_form, wait_for_flow_page};
 use crate::util::jwt;
+use crate::util::login_flow::{set_cookie, sign_in};
 use crate::util::netlog::listing;
 use crate::util::proxy::{bearer_of, example_binary, free_port};
-use crate::util::webdriver::Browser;
-use crate::util::{ProxyProcess, Reply, Req, Resp, Upstream};
+use crate::util::webdriver::{no_browser, Browser};
+use crate::util::{ProxyProcess, Reply, Req, Upstream};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -61,13 +63,6 @@ fn start(port: u16) -> FakeOryProcess {
     }
 }
 
-fn cookie(r: &Resp, prefix: &str) -> Option<String> {
-    r.header_all("set-cookie")
-        .into_iter()
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
-        .find(|pair| pair.starts_with(prefix))
-}
-
 #[test]
 fn a_proxy_signs_in_through_the_kept_fake() {
     let port = free_port();
@@ -85,33 +80,8 @@ fn a_proxy_signs_in_through_the_kept_fake() {
     let public = format!("http://{}", proxy.public_authority());
 
     // The login flow through the proxy, as a single-page app runs it (JSON, CSRF cookie).
-    let r = Req::get(&proxy.url("/.ory/self-service/login/browser"))
-        .header("Accept", "application/json")
-        .send();
-    assert_eq!(r.status, 200, "{}", r.text());
-    let csrf_cookie = cookie(&r, "csrf_token_").expect("CSRF cookie");
-    let flow = r.json();
-    let action = flow["ui"]["action"].as_str().expect("action").to_owned();
-    let path = action
-        .strip_prefix(&public)
-        .unwrap_or_else(|| panic!("action {action} is not on {public}"));
-    let csrf = flow["ui"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .find(|n| n["attributes"]["name"] == "csrf_token")
-        .and_then(|n| n["attributes"]["value"].as_str())
-        .expect("csrf token")
-        .to_owned();
-    let r = Req::post(&proxy.url(path))
-        .header("Cookie", &csrf_cookie)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "csrf_token={csrf}&identifier=kept%40example.org&password=x"
-        ))
-        .send();
-    assert_eq!(r.status, 303, "{}", r.text());
-    let session = cookie(&r, "ory_kratos_session=").expect("session cookie");
+    let r = sign_in(&proxy.url(""), &public, "kept@example.org", "x");
+    let session = set_cookie(&r, "ory_kratos_session=").expect("session cookie");
 
     // Signed in: the application gets a token that verifies and names the user.
     let r = Req::get(&proxy.url("/account"))
@@ -145,10 +115,7 @@ fn account(req: &crate::util::Recorded) -> Reply {
 #[test]
 fn a_real_browser_walks_the_kept_fakes_pages() {
     let Some(browser) = Browser::start() else {
-        eprintln!(
-            "\n\n*** SKIPPED fake-ory browser test: chromium and chromedriver are not installed ***\n"
-        );
-        return;
+        return no_browser("fake-ory");
     };
     let fake = start(free_port());
     let app = Upstream::with(|req| {
@@ -164,15 +131,8 @@ fn a_real_browser_walks_the_kept_fakes_pages() {
     browser.goto(&format!("{public}/.ory/self-service/login/browser"));
     browser.wait_for("input[name=identifier]");
     browser.click(&browser.wait_for("#signup"));
-    let email = browser.wait_for("input[name=identifier]");
-    let url = browser.url();
-    assert!(
-        url.starts_with(&format!("{public}/.ory/ui/registration?flow=")),
-        "{url}"
-    );
-    browser.type_into(&email, "walker@example.org");
-    browser.type_into(&browser.wait_for("input[name=password]"), "x");
-    browser.click(&browser.wait_for("button[type=submit]"));
+    wait_for_flow_page(&browser, &public, "registration");
+    submit_password_form(&browser, "walker@example.org", "x");
 
     // Ory's welcome page, where a browser goes after signing in without a return_to, is the
     // application's home behind the proxy.
@@ -213,12 +173,7 @@ fn a_real_browser_walks_the_kept_fakes_pages() {
     let logout_url = logout["logout_url"].as_str().expect("logout_url");
     assert!(logout_url.starts_with(&public), "{logout}");
     browser.goto(logout_url);
-    browser.wait_for("input[name=identifier]");
-    let url = browser.url();
-    assert!(
-        url.starts_with(&format!("{public}/.ory/ui/login?flow=")),
-        "{url}"
-    );
+    wait_for_flow_page(&browser, &public, "login");
     assert!(
         !browser
             .cookies()

@@ -8,19 +8,14 @@
 
 use crate::util::client::{raw_exchange, RawResponse};
 use crate::util::external::{self, ExternalServer};
+use crate::util::flask;
 use crate::util::{FakeOry, ProxyProcess};
 use serde_json::Value;
 
-/// Flask (on Werkzeug's server, or on `wsgiref` with the argument `wsgiref`): `/admin`,
-/// `/admin/<path:sub>` (the admin view), `/hits` (how often it ran) and a
-/// catch-all; every answer is JSON naming the view, the `Authorization` it saw and the WSGI
-/// environ's `HTTP_X_FORWARDED_FOR`.
+/// Flask's routes ([`flask`]): `/admin`, `/admin/<path:sub>` (the admin view), `/hits` (how
+/// often it ran) and a catch-all; every answer is JSON naming the view, the `Authorization` it
+/// saw and the WSGI environ's `HTTP_X_FORWARDED_FOR`.
 const FLASK_APP: &str = r#"
-import logging, sys
-from flask import Flask, request, jsonify
-from werkzeug.serving import make_server
-logging.getLogger('werkzeug').setLevel(logging.ERROR)
-app = Flask(__name__)
 hits = [0]
 METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
 def report(view):
@@ -41,16 +36,6 @@ def count():
 @app.route('/<path:rest>', methods=METHODS)
 def other(rest):
     return report('other')
-if sys.argv[1:] == ['wsgiref']:
-    from wsgiref import simple_server
-    class Quiet(simple_server.WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-    server = simple_server.make_server('127.0.0.1', 0, app, handler_class=Quiet)
-else:
-    server = make_server('127.0.0.1', 0, app, threaded=True)
-print('PORT', server.server_port, flush=True)
-server.serve_forever()
 "#;
 
 /// Express 5: the same views (`/admin` and `/admin/*splat`, case-insensitive as Express routes
@@ -70,17 +55,13 @@ const server = app.listen(0, '127.0.0.1', () => console.log('PORT ' + server.add
 
 /// The Flask app on Werkzeug's server.
 fn flask() -> Option<ExternalServer> {
-    let mut cmd = external::python()?;
-    cmd.args(["-c", FLASK_APP]);
-    Some(ExternalServer::start(cmd))
+    flask::start(FLASK_APP, "werkzeug")
 }
 
 /// The Flask app on the standard library's WSGI server (`wsgiref`), which folds `_` and `-`
 /// into one environ variable and joins duplicates with `,` (Werkzeug's drops fields with `_`).
 fn flask_on_wsgiref() -> Option<ExternalServer> {
-    let mut cmd = external::python()?;
-    cmd.args(["-c", FLASK_APP, "wsgiref"]);
-    Some(ExternalServer::start(cmd))
+    flask::start(FLASK_APP, "wsgiref")
 }
 
 fn express() -> Option<ExternalServer> {

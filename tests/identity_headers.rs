@@ -7,9 +7,10 @@
 //! folds `_` into `-` and joins duplicate fields with `,`: a doubled or twin field would show.
 
 use crate::util::client::{raw_exchange, RawResponse};
-use crate::util::external::{self, ExternalServer};
+use crate::util::flask;
+use crate::util::usage::assert_refused;
 use crate::util::ws::{WsClient, WsEcho};
-use crate::util::{run_cli, FakeOry, ProxyProcess, Req, Stack};
+use crate::util::{FakeOry, ProxyProcess, Req, Stack};
 use serde_json::{json, Value};
 
 const FLAGS: &[&str] = &[
@@ -226,33 +227,23 @@ fn usage_errors_quote_the_culprit() {
         "--sdk-url",
         "http://127.0.0.1:4433",
     ];
-    let r = run_cli(
+    assert_refused(
         &[
             &base[..],
             &["--identity-header", "X-User=identity.id", "--no-jwt"],
         ]
         .concat(),
         &[],
+        "--identity-header 'X-User=identity.id' needs the session lookup that --no-jwt turns off",
     );
-    assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "--identity-header 'X-User=identity.id' needs the session lookup that --no-jwt turns off"
-        ),
-        "{}",
-        r.stderr
-    );
-    let r = run_cli(
+    assert_refused(
         &[&base[..], &["--no-jwt"]].concat(),
         &[(
             "ORY_PROXY_IDENTITY_HEADERS",
             "X-Email=identity.traits.email",
         )],
+        "ORY_PROXY_IDENTITY_HEADERS 'X-Email=identity.traits.email'",
     );
-    assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(r
-        .stderr
-        .contains("ORY_PROXY_IDENTITY_HEADERS 'X-Email=identity.traits.email'"));
     for (bad, why) in [
         ("X-User", "must be NAME=PATH"),
         (
@@ -261,47 +252,30 @@ fn usage_errors_quote_the_culprit() {
         ),
         ("X_User=identity.id", "'_'"),
     ] {
-        let r = run_cli(&[&base[..], &["--identity-header", bad]].concat(), &[]);
-        assert_eq!(r.code, Some(2), "{bad}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(&format!("--identity-header '{bad}': ")) && r.stderr.contains(why),
-            "{}",
-            r.stderr
+        let r = assert_refused(
+            &[&base[..], &["--identity-header", bad]].concat(),
+            &[],
+            &format!("--identity-header '{bad}': "),
         );
+        assert!(r.stderr.contains(why), "{}", r.stderr);
     }
 }
 
-/// The recipe of docs/beyond.md: a Flask view that trusts `X-Auth-Request-Email`.
+/// The recipe of docs/beyond.md: a Flask view that trusts `X-Auth-Request-Email` (its routes,
+/// [`flask`]).
 const FLASK_APP: &str = r#"
-import logging, sys
-from flask import Flask, request, jsonify
-logging.getLogger('werkzeug').setLevel(logging.ERROR)
-app = Flask(__name__)
 @app.route('/whoami')
 def whoami():
     return jsonify(email=request.headers.get('X-Auth-Request-Email'),
                    environ=request.environ.get('HTTP_X_AUTH_REQUEST_EMAIL'))
-if sys.argv[1:] == ['wsgiref']:
-    from wsgiref import simple_server
-    class Quiet(simple_server.WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-    server = simple_server.make_server('127.0.0.1', 0, app, handler_class=Quiet)
-else:
-    from werkzeug.serving import make_server
-    server = make_server('127.0.0.1', 0, app, threaded=True)
-print('PORT', server.server_port, flush=True)
-server.serve_forever()
 "#;
 
 #[test]
 fn a_flask_app_reads_the_email_and_never_a_forged_one() {
     for server in ["werkzeug", "wsgiref"] {
-        let Some(mut cmd) = external::python() else {
+        let Some(app) = flask::start(FLASK_APP, server) else {
             return;
         };
-        cmd.args(["-c", FLASK_APP, server]);
-        let app = ExternalServer::start(cmd);
         let ory = FakeOry::start();
         let proxy = ProxyProcess::start(
             &app.url(),

@@ -3,7 +3,8 @@
 //! a token over 6 KiB; the mode kept by the session cache and by token reuse.
 
 use crate::util::proxy::bearer_of;
-use crate::util::{jwt, run_cli, FakeOry, Stack, TestSession};
+use crate::util::usage::assert_refused;
+use crate::util::{jwt, FakeOry, Stack, TestSession};
 use serde_json::{json, Value};
 
 /// A session like the one of a user who signed in from 50 browsers and phones.
@@ -150,24 +151,14 @@ fn the_mode_comes_from_the_environment_and_bad_values_are_usage_errors() {
         "--sdk-url",
         "http://127.0.0.1:4433",
     ];
-    let bad = run_cli(&[&sdk[..], &["--jwt-session", "some"]].concat(), &[]);
-    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
-    assert!(
-        bad.stderr
-            .contains("--jwt-session 'some' must be 'full', 'identity' or 'none'"),
-        "{}",
-        bad.stderr
+    assert_refused(
+        &[&sdk[..], &["--jwt-session", "some"]].concat(),
+        &[],
+        "--jwt-session 'some' must be 'full', 'identity' or 'none'",
     );
-    let with_no_jwt = run_cli(
+    assert_refused(
         &[&sdk[..], &["--jwt-session", "none", "--no-jwt"]].concat(),
         &[],
-    );
-    assert_eq!(with_no_jwt.code, Some(2), "{}", with_no_jwt.stderr);
-    assert!(
-        with_no_jwt
-            .stderr
-            .contains("--jwt-session needs the session lookup"),
-        "{}",
-        with_no_jwt.stderr
+        "--jwt-session needs the session lookup",
     );
 }

@@ -3,6 +3,7 @@
 //! action → session cookie on the public origin → the application gets a valid token → logout →
 //! anonymous again. Every URL the client follows is one the proxy handed out.
 
+use crate::util::login_flow::csrf_token;
 use crate::util::{jwt, proxy::bearer_of, FakeOry, ProxyProcess, Req, Resp, Upstream};
 use std::collections::BTreeMap;
 
@@ -115,14 +116,7 @@ fn login_and_logout_through_the_proxy() {
         format!("{public}/.ory/self-service/login?flow={flow_id}")
     );
     assert!(!r.text().contains(&sdk), "{}", r.text());
-    let csrf = flow["ui"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .find(|n| n["attributes"]["name"] == "csrf_token")
-        .and_then(|n| n["attributes"]["value"].as_str())
-        .expect("csrf_token node")
-        .to_owned();
+    let csrf = csrf_token(&flow);
 
     // 4. Post the form to the rewritten action.
     let form = format!("csrf_token={csrf}&identifier=alice%40example.org&password=secret");
@@ -206,10 +200,7 @@ fn login_without_return_to_lands_on_the_default_redirect_url() {
         .get(&proxy.url(&format!("/.ory/self-service/login/flows?id={flow_id}")))
         .send()
         .json();
-    let csrf = flow["ui"]["nodes"][0]["attributes"]["value"]
-        .as_str()
-        .expect("csrf")
-        .to_owned();
+    let csrf = csrf_token(&flow);
     let r = Req::post(&reach(&proxy, flow["ui"]["action"].as_str().unwrap()))
         .header("Cookie", &jar.header())
         .header("Content-Type", "application/x-www-form-urlencoded")

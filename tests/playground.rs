@@ -1,7 +1,10 @@
 //! `cargo run --example playground`: it starts, prints where to open it, and a browser-like
 //! client can sign in, see the verified identity on the demo page, and sign out again.
 
-use crate::util::{Req, Resp};
+use crate::util::browser_login::{submit_password_form, wait_for_flow_page};
+use crate::util::login_flow::{set_cookie, sign_in};
+use crate::util::webdriver::{no_browser, Browser};
+use crate::util::Req;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -83,14 +86,6 @@ impl Playground {
     }
 }
 
-/// The `name=value` of the first `Set-Cookie` whose name starts with `prefix`.
-fn cookie(r: &Resp, prefix: &str) -> Option<String> {
-    r.header_all("set-cookie")
-        .into_iter()
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
-        .find(|pair| pair.starts_with(prefix))
-}
-
 #[test]
 fn playground_starts_and_a_demo_user_can_sign_in_and_out() {
     let pg = start();
@@ -104,33 +99,8 @@ fn playground_starts_and_a_demo_user_can_sign_in_and_out() {
     assert!(page.contains("/.ory/self-service/login/browser"), "{page}");
 
     // Sign in through the proxy, as a browser SPA would (JSON flow, CSRF cookie).
-    let r = Req::get(&format!("{}/.ory/self-service/login/browser", pg.base))
-        .header("Accept", "application/json")
-        .send();
-    assert_eq!(r.status, 200, "{}", r.text());
-    let csrf_cookie = cookie(&r, "csrf_token_").expect("CSRF cookie");
-    let flow = r.json();
-    let action = flow["ui"]["action"].as_str().expect("action").to_owned();
-    let path = action
-        .strip_prefix(&pg.public)
-        .unwrap_or_else(|| panic!("action {action} is not on {}", pg.public));
-    let csrf = flow["ui"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .find(|n| n["attributes"]["name"] == "csrf_token")
-        .and_then(|n| n["attributes"]["value"].as_str())
-        .expect("csrf token")
-        .to_owned();
-    let r = Req::post(&format!("{}{path}", pg.base))
-        .header("Cookie", &csrf_cookie)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "csrf_token={csrf}&identifier=demo%40example.org&password=demo"
-        ))
-        .send();
-    assert_eq!(r.status, 303, "{}", r.text());
-    let session = cookie(&r, "ory_kratos_session=").expect("session cookie");
+    let r = sign_in(&pg.base, &pg.public, "demo@example.org", "demo");
+    let session = set_cookie(&r, "ory_kratos_session=").expect("session cookie");
 
     // Signed in: the demo app verified the token and shows the identity.
     let r = Req::get(&format!("{}/", pg.base))
@@ -173,12 +143,8 @@ const SCREENSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/playground.p
 
 #[test]
 fn a_real_browser_walks_the_playground() {
-    let Some(browser) = crate::util::webdriver::Browser::start() else {
-        eprintln!(
-            "\n\n*** SKIPPED playground browser test: chromium and chromedriver are not \
-             installed (apt-get install chromium chromium-driver; .ci/run does) ***\n"
-        );
-        return;
+    let Some(browser) = Browser::start() else {
+        return no_browser("playground");
     };
     let pg = start();
     browser.set_window_size(1100, 1060);
@@ -190,20 +156,11 @@ fn a_real_browser_walks_the_playground() {
     browser.click(&signup);
 
     // Sign up on the fake Ory's page, served on the public origin.
-    let email = browser.wait_for("input[name=identifier]");
-    let url = browser.url();
-    assert!(
-        url.starts_with(&format!("{}/.ory/ui/registration?flow=", pg.public)),
-        "{url}"
-    );
+    wait_for_flow_page(&browser, &pg.public, "registration");
     assert!(browser
         .source()
         .contains("<label for=\"identifier\">Email</label>"));
-    browser.type_into(&email, "newcomer@example.org");
-    let password = browser.wait_for("input[name=password]");
-    browser.type_into(&password, "a new password");
-    let submit = browser.wait_for("button[type=submit]");
-    browser.click(&submit);
+    submit_password_form(&browser, "newcomer@example.org", "a new password");
 
     // Signed in: who, what happened, the header the app received, readable times.
     let explain = browser.wait_for("#explain");
@@ -243,10 +200,7 @@ fn a_real_browser_walks_the_playground() {
     assert_eq!(browser.url(), format!("{}/", pg.public));
     let signin = browser.wait_for("#signin");
     browser.click(&signin);
-    let email = browser.wait_for("input[name=identifier]");
-    browser.type_into(&email, "demo@example.org");
-    browser.type_into(&browser.wait_for("input[name=password]"), "demo");
-    browser.click(&browser.wait_for("button[type=submit]"));
+    submit_password_form(&browser, "demo@example.org", "demo");
     browser.wait_for("#explain");
     assert!(browser
         .source()
@@ -295,7 +249,7 @@ fn the_sign_in_page_says_where_the_user_was_going() {
     let path = to
         .strip_prefix(&pg.public)
         .unwrap_or_else(|| panic!("{to}"));
-    let csrf = cookie(&r, "csrf_token_").expect("CSRF cookie");
+    let csrf = set_cookie(&r, "csrf_token_").expect("CSRF cookie");
     let page = Req::get(&format!("{}{path}", pg.base))
         .header("Cookie", &csrf)
         .send();

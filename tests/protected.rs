@@ -3,20 +3,11 @@
 //! pass with their token, prefixes match whole segments, `/.ory/…` and the proxy's own
 //! endpoints are never protected, and a failed session lookup stays a failure.
 
+use crate::util::navigate::{navigate, CHROME_ACCEPT};
 use crate::util::proxy::bearer_of;
+use crate::util::usage::assert_refused;
 use crate::util::ws::WsClient;
 use crate::util::{jwt, run_cli, FakeOry, ProxyProcess, Req, Stack, Upstream, Whoami};
-
-const CHROME_ACCEPT: &str =
-    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
-
-fn navigate(s: &Stack, path: &str, cookie: Option<&str>) -> crate::util::Resp {
-    let mut r = Req::get(&s.proxy.url(path)).header("Accept", CHROME_ACCEPT);
-    if let Some(c) = cookie {
-        r = r.header("Cookie", c);
-    }
-    r.send()
-}
 
 /// `http://localhost:PORT`, the default public URL.
 fn public(s: &Stack) -> String {
@@ -185,17 +176,10 @@ fn prefixes_from_the_environment_and_usage_errors() {
         "--sdk-url",
         "http://127.0.0.1:4433",
     ];
-    let no_jwt = run_cli(
+    assert_refused(
         &[&base[..], &["--require-session", "/a", "--no-jwt"]].concat(),
         &[],
-    );
-    assert_eq!(no_jwt.code, Some(2), "{}", no_jwt.stderr);
-    assert!(
-        no_jwt
-            .stderr
-            .contains("--require-session needs the session lookup that --no-jwt"),
-        "{}",
-        no_jwt.stderr
+        "--require-session needs the session lookup that --no-jwt",
     );
     let env_no_jwt = run_cli(
         &[&base[..], &["--no-jwt"]].concat(),
@@ -203,13 +187,10 @@ fn prefixes_from_the_environment_and_usage_errors() {
     );
     assert_eq!(env_no_jwt.code, Some(2), "{}", env_no_jwt.stderr);
     for bad in ["admin", "/.ory/x", "/a?b"] {
-        let r = run_cli(&[&base[..], &["--require-session", bad]].concat(), &[]);
-        assert_eq!(r.code, Some(2), "{bad}: {}", r.stderr);
-        assert!(
-            r.stderr
-                .contains(&format!("--require-session '{bad}' must be a path")),
-            "{}",
-            r.stderr
+        assert_refused(
+            &[&base[..], &["--require-session", bad]].concat(),
+            &[],
+            &format!("--require-session '{bad}' must be a path"),
         );
     }
 }

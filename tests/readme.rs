@@ -6,6 +6,7 @@
 
 use crate::util::external::{self, curl, node};
 use crate::util::files::TempDir;
+use crate::util::login_flow::csrf_token;
 use crate::util::proxy::{example_binary, free_port};
 use crate::util::ProxyProcess;
 use std::io::{BufRead, BufReader};
@@ -150,14 +151,7 @@ fn the_readme_newcomer_path_signs_in_to_verify_mjs() {
     let flow: serde_json::Value =
         serde_json::from_str(&curl_run(&["-H", "Accept: application/json", &open])).expect("flow");
     let action = flow["ui"]["action"].as_str().expect("action").to_owned();
-    let csrf = flow["ui"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .find(|n| n["attributes"]["name"] == "csrf_token")
-        .and_then(|n| n["attributes"]["value"].as_str())
-        .expect("csrf token")
-        .to_owned();
+    let csrf = csrf_token(&flow);
     let landed = curl_run(&[
         "-L",
         "--data-urlencode",

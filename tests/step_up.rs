@@ -6,21 +6,14 @@
 //! of the prefix are in `frameworks.rs` (against Flask and Express), the Chromium walk in
 //! `browser_beyond.rs`.
 
+use crate::util::login_flow::{csrf_token, set_cookie};
+use crate::util::navigate::{navigate, CHROME_ACCEPT};
 use crate::util::proxy::bearer_of;
+use crate::util::usage::assert_refused;
 use crate::util::ws::WsClient;
-use crate::util::{jwt, run_cli, FakeOry, ProxyProcess, Req, Stack, Upstream};
+use crate::util::{jwt, FakeOry, ProxyProcess, Req, Stack, Upstream};
 
-const CHROME_ACCEPT: &str =
-    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
 const CHALLENGE: &str = r#"Bearer error="insufficient_user_authentication""#;
-
-fn navigate(s: &Stack, path: &str, cookie: Option<&str>) -> crate::util::Resp {
-    let mut r = Req::get(&s.proxy.url(path)).header("Accept", CHROME_ACCEPT);
-    if let Some(c) = cookie {
-        r = r.header("Cookie", c);
-    }
-    r.send()
-}
 
 fn aal_of_token(s: &Stack) -> String {
     let token = bearer_of(&s.upstream.last_request()).expect("a token");
@@ -173,13 +166,8 @@ fn an_upgraded_session_is_seen_at_once_with_the_cache_on() {
     assert_eq!(start.status, 200, "{}", start.text());
     let flow = start.json();
     assert_eq!(flow["requested_aal"], "aal2");
-    let csrf_cookie = start
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf_cookie = set_cookie(&start, "csrf_token_").expect("CSRF cookie");
+    let csrf = csrf_token(&flow);
     let action = flow["ui"]["action"].as_str().unwrap().to_owned();
     let path = &action[action.find("/.ory/").expect("rewritten to the proxy")..];
     let submit = |code: &str| {
@@ -188,9 +176,8 @@ fn an_upgraded_session_is_seen_at_once_with_the_cache_on() {
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .body(
-                serde_json::json!({"csrf_token": flow["ui"]["nodes"][0]["attributes"]["value"],
-                    "method": "totp", "totp_code": code})
-                .to_string(),
+                serde_json::json!({"csrf_token": csrf, "method": "totp", "totp_code": code})
+                    .to_string(),
             )
             .send()
     };
@@ -201,13 +188,7 @@ fn an_upgraded_session_is_seen_at_once_with_the_cache_on() {
         done.json()["session"]["authenticator_assurance_level"],
         "aal2"
     );
-    let new_cookie = done
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let new_cookie = set_cookie(&done, "ory_kratos_session=").expect("session cookie");
     assert_ne!(new_cookie, aal1.cookie());
     assert_eq!(api(&new_cookie), 200);
     assert_eq!(aal_of_token(&s), "aal2");
@@ -235,53 +216,26 @@ fn prefixes_from_the_environment_and_usage_errors() {
         "--sdk-url",
         "http://127.0.0.1:4433",
     ];
-    let r = run_cli(
+    assert_refused(
         &[&base[..], &["--require-aal2", "/a", "--no-jwt"]].concat(),
         &[],
+        "--require-aal2 needs the session lookup that --no-jwt turns off",
     );
-    assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("--require-aal2 needs the session lookup that --no-jwt turns off"),
-        "{}",
-        r.stderr
-    );
-    let r = run_cli(
+    assert_refused(
         &[&base[..], &["--no-jwt"]].concat(),
         &[("ORY_PROXY_REQUIRE_AAL2", "/a")],
-    );
-    assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("ORY_PROXY_REQUIRE_AAL2 needs"),
-        "{}",
-        r.stderr
+        "ORY_PROXY_REQUIRE_AAL2 needs",
     );
     for bad in ["admin", "/.ory/x", "/a?b"] {
-        let r = run_cli(&[&base[..], &["--require-aal2", bad]].concat(), &[]);
-        assert_eq!(r.code, Some(2), "{bad}: {}", r.stderr);
-        assert!(
-            r.stderr
-                .contains(&format!("--require-aal2 '{bad}' must be a path")),
-            "{}",
-            r.stderr
+        assert_refused(
+            &[&base[..], &["--require-aal2", bad]].concat(),
+            &[],
+            &format!("--require-aal2 '{bad}' must be a path"),
         );
     }
-    let r = run_cli(
-        &[
-            "tunnel",
-            "http://127.0.0.1:3000",
-            "--sdk-url",
-            "http://127.0.0.1:4433",
-            "--require-aal2",
-            "/a",
-        ],
+    assert_refused(
+        &[&["tunnel"], &base[..], &["--require-aal2", "/a"]].concat(),
         &[],
-    );
-    assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("--require-aal2 cannot be used in tunnel mode"),
-        "{}",
-        r.stderr
+        "--require-aal2 cannot be used in tunnel mode",
     );
 }

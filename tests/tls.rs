@@ -8,6 +8,7 @@ use crate::util::certs::Cert;
 use crate::util::external;
 use crate::util::files::TempDir;
 use crate::util::server::Reply;
+use crate::util::usage::assert_refused;
 use crate::util::{proxy::bearer_of, run_cli, FakeOry, ProxyProcess, Upstream};
 use std::process::Command;
 use std::time::Duration;
@@ -153,19 +154,15 @@ fn one_file_without_the_other_is_a_usage_error_and_a_broken_file_stops_the_start
     let cert = Cert::make(&dir, "proxy", "ec");
     let cert_path = cert.cert.display().to_string();
     let base = ["http://127.0.0.1:1", "--sdk-url", "http://127.0.0.1:2"];
-    let out = run_cli(&[&base[..], &["--tls-cert", &cert_path]].concat(), &[]);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("--tls-cert needs --tls-key"),
-        "{}",
-        out.stderr
+    assert_refused(
+        &[&base[..], &["--tls-cert", &cert_path]].concat(),
+        &[],
+        "--tls-cert needs --tls-key",
     );
-    let out = run_cli(&base, &[("ORY_PROXY_TLS_KEY", &cert_path)]);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("ORY_PROXY_TLS_KEY needs --tls-cert"),
-        "{}",
-        out.stderr
+    assert_refused(
+        &base,
+        &[("ORY_PROXY_TLS_KEY", &cert_path)],
+        "ORY_PROXY_TLS_KEY needs --tls-cert",
     );
     // The certificate given as its own key: read, and refused with the path and the reason.
     let broken = [

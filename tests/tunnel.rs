@@ -3,8 +3,10 @@
 //! rewritten to the tunnel URL, the welcome redirect to the application, the application's
 //! origin allowed for CORS with credentials, `/.ory/proxy/` kept local, and the usage errors.
 
+use crate::util::login_flow::{csrf_token, set_cookie};
 use crate::util::upstream::dead_url;
-use crate::util::{run_cli, FakeOry, ProxyProcess, Req, Upstream};
+use crate::util::usage::assert_refused;
+use crate::util::{FakeOry, ProxyProcess, Req, Upstream};
 
 /// A tunnel in front of the fake for `app` (not running: nothing may reach it anyway).
 fn tunnel(ory: &FakeOry, app: &str, extra: &[&str]) -> ProxyProcess {
@@ -102,17 +104,9 @@ fn a_signed_in_browser_reaches_whoami_and_the_welcome_redirect_goes_to_the_app()
     let flow = Req::get(&t.url("/self-service/login/browser"))
         .header("Accept", "application/json")
         .send();
-    let cookie = flow
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = set_cookie(&flow, "csrf_token_").expect("CSRF cookie");
     let json = flow.json();
-    let csrf = json["ui"]["nodes"][0]["attributes"]["value"]
-        .as_str()
-        .unwrap();
+    let csrf = csrf_token(&json);
     let action = json["ui"]["action"].as_str().unwrap();
     let tunnel_url = format!("http://{}", t.public_authority());
     assert!(action.starts_with(&tunnel_url), "{action}");
@@ -179,23 +173,18 @@ fn usage_errors_and_the_explicit_proxy_form() {
             flag,
         ]
         .concat();
-        let r = run_cli(&args, &[]);
-        assert_eq!(r.code, Some(2), "{flag:?}: {}", r.stderr);
-        assert!(
-            r.stderr
-                .contains(&format!("{} cannot be used in tunnel mode", flag[0])),
-            "{}",
-            r.stderr
+        assert_refused(
+            &args,
+            &[],
+            &format!("{} cannot be used in tunnel mode", flag[0]),
         );
     }
-    let r = run_cli(&["tunnel", "--sdk-url", sdk], &[]);
-    assert_eq!(r.code, Some(2));
-    assert!(
-        r.stderr.contains("missing <application-url>"),
-        "{}",
-        r.stderr
+    assert_refused(
+        &["tunnel", "--sdk-url", sdk],
+        &[],
+        "missing <application-url>",
     );
-    let r = run_cli(
+    assert_refused(
         &[
             "tunnel",
             "http://localhost:3000",
@@ -204,12 +193,7 @@ fn usage_errors_and_the_explicit_proxy_form() {
             sdk,
         ],
         &[],
-    );
-    assert_eq!(r.code, Some(2));
-    assert!(
-        r.stderr.contains("tunnel URL must not contain a path"),
-        "{}",
-        r.stderr
+        "tunnel URL must not contain a path",
     );
 
     // `proxy` is the default, named.

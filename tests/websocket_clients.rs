@@ -11,13 +11,20 @@
 use crate::util::external::{self, ExternalServer};
 use crate::util::{jwt, FakeOry, ProxyProcess};
 use serde_json::Value;
+use std::process::Command;
 use std::time::Duration;
 
 pub const PY_SERVER: &str = include_str!("clients/ws_server.py");
 pub const PY_CLIENT: &str = include_str!("clients/ws_client.py");
-pub const NODE_APP: &str = include_str!("clients/realtime_app.js");
+const NODE_APP: &str = include_str!("clients/realtime_app.js");
 const NODE_CLIENT: &str = include_str!("clients/ws_client.js");
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs a client script to its end (it must succeed); the one JSON line it printed.
+fn json_output(cmd: Command) -> Value {
+    let out = external::run_ok(cmd, LIMIT);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
 
 /// Runs the Python client against `url` (with a `Cookie` when given); its JSON output.
 pub fn python_client(url: &str, cookie: Option<&str>) -> Option<Value> {
@@ -26,8 +33,32 @@ pub fn python_client(url: &str, cookie: Option<&str>) -> Option<Value> {
     if let Some(c) = cookie {
         cmd.arg(c);
     }
-    let out = external::run_ok(cmd, LIMIT);
-    Some(serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}")))
+    Some(json_output(cmd))
+}
+
+/// Runs the Node script `script` with `args`; its JSON output, or `None` (skipped) without Node.
+fn node_client(script: &str, args: &[String]) -> Option<Value> {
+    let mut cmd = external::node()?;
+    cmd.arg("-e").arg(script).args(args);
+    Some(json_output(cmd))
+}
+
+/// The Node application (`tests/clients/realtime_app.js`: HTTP, server-sent events and a `ws`
+/// server) behind the proxy, or `None` (skipped) without Node.
+pub fn node_app() -> Option<ExternalServer> {
+    let mut cmd = external::node()?;
+    cmd.arg("-e").arg(NODE_APP);
+    Some(ExternalServer::start(cmd))
+}
+
+/// The 101 as a client library read it (what it checks before it accepts the connection), and
+/// the subprotocol the server chose, `chat.v1`, passed through both ways.
+fn assert_handshake(seen: &Value) {
+    assert_eq!(seen["status"], 101, "{seen}");
+    assert_eq!(seen["upgrade"], "websocket", "{seen}");
+    assert_eq!(seen["connection"], "Upgrade", "{seen}");
+    assert_eq!(seen["subprotocol"], "chat.v1", "{seen}");
+    assert_eq!(seen["hello"]["subprotocol"], "chat.v1", "{seen}");
 }
 
 fn ws_url(proxy: &ProxyProcess, path: &str) -> String {
@@ -50,13 +81,8 @@ fn python_websockets_client_and_server_through_the_proxy() {
     let Some(seen) = python_client(&ws_url(&proxy, "/live?x=1"), Some(&session.cookie())) else {
         return;
     };
-    // The 101 as the library read it: what it checks before it accepts the connection.
-    assert_eq!(seen["status"], 101, "{seen}");
-    assert_eq!(seen["upgrade"], "websocket", "{seen}");
-    assert_eq!(seen["connection"], "Upgrade", "{seen}");
-    // The subprotocol the server chose, and permessage-deflate, passed through both ways.
-    assert_eq!(seen["subprotocol"], "chat.v1", "{seen}");
-    assert_eq!(seen["hello"]["subprotocol"], "chat.v1", "{seen}");
+    assert_handshake(&seen);
+    // permessage-deflate, passed through both ways.
     let extensions = seen["extensions"].as_str().unwrap_or_default();
     assert!(extensions.starts_with("permessage-deflate"), "{seen}");
     assert_eq!(seen["hello"]["extensions"], extensions, "{seen}");
@@ -93,26 +119,15 @@ fn python_websockets_client_and_server_through_the_proxy() {
 
 #[test]
 fn node_ws_client_and_server_through_the_proxy() {
-    let (Some(mut server), Some(mut client)) = (external::node(), external::node()) else {
+    let Some(app) = node_app() else {
         return;
     };
-    let app = ExternalServer::start({
-        server.arg("-e").arg(NODE_APP);
-        server
-    });
     let ory = FakeOry::start();
     let proxy = ProxyProcess::start(&app.url(), &ory.url(), &["--no-jwt"]);
-    client
-        .arg("-e")
-        .arg(NODE_CLIENT)
-        .arg(ws_url(&proxy, "/socket?n=1"));
-    let out = external::run_ok(client, LIMIT);
-    let seen: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(seen["status"], 101, "{seen}");
-    assert_eq!(seen["upgrade"], "websocket", "{seen}");
-    assert_eq!(seen["connection"], "Upgrade", "{seen}");
-    assert_eq!(seen["subprotocol"], "chat.v1", "{seen}");
-    assert_eq!(seen["hello"]["subprotocol"], "chat.v1", "{seen}");
+    let Some(seen) = node_client(NODE_CLIENT, &[ws_url(&proxy, "/socket?n=1")]) else {
+        return;
+    };
+    assert_handshake(&seen);
     assert_eq!(seen["hello"]["path"], "/socket?n=1", "{seen}");
     assert_eq!(seen["echoes"], serde_json::json!(["text ok", "binary ok"]));
     assert_eq!(seen["close"], 1000, "{seen}");
@@ -120,13 +135,9 @@ fn node_ws_client_and_server_through_the_proxy() {
 
 #[test]
 fn node_fetch_get_and_post_through_the_proxy() {
-    let (Some(mut server), Some(mut client)) = (external::node(), external::node()) else {
+    let Some(app) = node_app() else {
         return;
     };
-    let app = ExternalServer::start({
-        server.arg("-e").arg(NODE_APP);
-        server
-    });
     let ory = FakeOry::start();
     let proxy = ProxyProcess::start(&app.url(), &ory.url(), &[]);
     let session = ory.create_session("node@example.org");
@@ -138,13 +149,9 @@ fn node_fetch_get_and_post_through_the_proxy() {
           console.log(JSON.stringify({get: [get.status, await get.json()],\
             post: [post.status, await post.json()]}));\
         })().catch((e) => { console.error(e); process.exit(1); });";
-    client
-        .arg("-e")
-        .arg(script)
-        .arg(proxy.url(""))
-        .arg(session.cookie());
-    let out = external::run_ok(client, LIMIT);
-    let seen: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let Some(seen) = node_client(script, &[proxy.url(""), session.cookie()]) else {
+        return;
+    };
     let (get, post) = (&seen["get"], &seen["post"]);
     assert_eq!(get[0], 200, "{seen}");
     assert_eq!(get[1]["method"], "GET", "{seen}");

@@ -31,6 +31,16 @@ pub fn fetch_jwks(proxy: &ProxyProcess) -> Value {
     r.json()
 }
 
+/// The key ids the proxy publishes right now, in order.
+pub fn published_kids(proxy: &ProxyProcess) -> Vec<String> {
+    fetch_jwks(proxy)["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
 /// Verifies `token` with the proxy's served JWKS; returns header and claims.
 pub fn verify(proxy: &ProxyProcess, token: &str) -> Verified {
     verify_with_jwks(&fetch_jwks(proxy), token)

@@ -8,6 +8,9 @@
 //! - [`proxy`]: starts the real `ory-proxy` binary on a free loopback port and kills it on drop,
 //!   or runs it to completion for command-line tests;
 //! - [`client`]: a plain HTTP client (no redirects, no proxy) and raw-TCP helpers;
+//! - [`usage`]: a run of the binary that must end in a usage error;
+//! - [`navigate`]: a browser's page navigation (Chromium's `Accept`) through a [`Stack`];
+//! - [`login_flow`]: the fake's login flow over plain HTTP (cookies, CSRF token, sign-in);
 //! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
 //! - [`chunked`]: a strict, incremental decoder of chunked framing;
 //! - [`head_request`]: `HEAD` checked against `GET` on one connection;
@@ -15,9 +18,11 @@
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
 //! - [`files`]: a temporary directory removed on drop (key files, nginx configurations);
 //! - [`nginx`]: nginx as a round-robin load balancer, configured from `examples/`;
-//! - [`external`]: Python, Node and curl clients and servers the project did not write;
+//! - [`external`]: Python, Node and curl clients and servers the project did not write, and
+//!   [`flask`]: a Flask application on Werkzeug's server or `wsgiref`;
 //! - [`webdriver`]: headless Chromium over WebDriver, and [`netlog`]: what its own network log
-//!   says it received (every response, wherever it came from; the walks assert no 404).
+//!   says it received (every response, wherever it came from; the walks assert no 404), and
+//!   [`browser_login`]: signing in on the fake's pages in it.
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
@@ -28,15 +33,19 @@
 //! Not every test module uses every helper.
 #![allow(dead_code)]
 
+pub mod browser_login;
 pub mod certs;
 pub mod chunked;
 pub mod client;
 pub mod conn;
 pub mod external;
 pub mod files;
+pub mod flask;
 pub mod head_request;
 pub mod ids;
 pub mod jwt;
+pub mod login_flow;
+pub mod navigate;
 pub mod netlog;
 pub mod nginx;
 pub mod ory;
@@ -48,6 +57,7 @@ pub mod proxy;
 pub mod raw;
 pub mod server;
 pub mod upstream;
+pub mod usage;
 pub mod webdriver;
 pub mod ws;
 

@@ -132,6 +132,16 @@ impl ProxyProcess {
         ProxyProcess::start_args(&args, &[])
     }
 
+    /// Like [`ProxyProcess::start`] on a free port picked beforehand, with the public URL
+    /// `http://127.0.0.1:PORT` (its [`ProxyProcess::url`]), where a browser reaches it, instead of
+    /// the default `http://localhost:PORT`.
+    pub fn start_public(upstream: &str, sdk_url: &str, extra: &[&str]) -> ProxyProcess {
+        let port = free_port().to_string();
+        let public = format!("http://127.0.0.1:{port}");
+        let args = [&[public.as_str(), "--port", &port][..], extra].concat();
+        ProxyProcess::start(upstream, sdk_url, &args)
+    }
+
     /// Starts the binary with exactly these arguments and variables, plus `--bind 127.0.0.1`
     /// (unless `--bind` is given) and `--port 0` (unless `--port` is given). Under `-q` there is no banner to read the port
     /// from, so a free port is picked beforehand and polled until it accepts.

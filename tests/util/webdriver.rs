@@ -69,6 +69,15 @@ pub fn browser_required() -> bool {
     std::env::var("ORY_PROXY_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
 }
 
+/// Says loudly that the browser test `what` was skipped (no browser installed): for the `else`
+/// of [`Browser::start`].
+pub fn no_browser(what: &str) {
+    eprintln!(
+        "\n\n*** SKIPPED browser test ({what}): chromium and chromedriver are not installed \
+         (apt-get install chromium chromium-driver; .ci/run does) ***\n"
+    );
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium session, or `None` when they are not
     /// installed (and not required).
