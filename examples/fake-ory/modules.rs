@@ -22,5 +22,8 @@ mod ory_second_factor;
 #[allow(dead_code)]
 #[path = "../../tests/util/server.rs"]
 mod server;
+#[allow(dead_code)]
+#[path = "../../tests/util/server_wire.rs"]
+mod server_wire;
 #[allow(unused_imports)]
 use ids::{random_hex, random_u64, rfc3339, unix_now, uuid};

@@ -56,6 +56,7 @@ pub mod prometheus;
 pub mod proxy;
 pub mod raw;
 pub mod server;
+pub mod server_wire;
 pub mod upstream;
 pub mod usage;
 pub mod webdriver;

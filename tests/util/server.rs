@@ -7,81 +7,17 @@
 //! never leaves a thread or a socket behind. Connections are kept alive like a real server's, so
 //! the proxy's connection pool is exercised too.
 
+// What the test helpers have always taken from here (the examples use only some of it).
+#[allow(unused_imports)]
+pub use super::server_wire::{all_headers, first_header, reason, Recorded, Reply};
+use super::server_wire::{read_request, write_reply};
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-
-/// One request as the server received it.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    /// The raw request-target, never decoded.
-    pub target: String,
-    /// `HTTP/1.1` or `HTTP/1.0`.
-    pub version: String,
-    /// Every header line in arrival order, duplicates kept, names as sent.
-    pub headers: Vec<(String, String)>,
-    /// The body with chunked framing removed.
-    pub body: Vec<u8>,
-    /// Whether the body came chunked.
-    pub chunked: bool,
-    /// The TCP peer (the proxy).
-    pub peer: SocketAddr,
-}
-
-impl Recorded {
-    /// The first value of a header (case-insensitive name).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        first_header(&self.headers, name)
-    }
-
-    /// Every value of a header, in order.
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
-        all_headers(&self.headers, name)
-    }
-
-    pub fn has_header(&self, name: &str) -> bool {
-        self.header(name).is_some()
-    }
-
-    /// The target without its query.
-    pub fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or(&self.target)
-    }
-
-    /// The query (without `?`), if any.
-    pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
-    }
-
-    /// A query parameter's raw (undecoded) value.
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query()?
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
-    }
-
-    /// A cookie's value from any `Cookie` header.
-    pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.header_all("cookie")
-            .into_iter()
-            .flat_map(|h| h.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
-    }
-
-    /// The body as (lossy) text.
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
 
 /// What the server does with a request.
 pub enum Action {
@@ -90,82 +26,6 @@ pub enum Action {
     Close,
     /// Never answer; hold the connection until the server is dropped.
     Hang,
-}
-
-/// A response to write.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Body,
-    /// Wait this long before writing the response head.
-    pub delay: Duration,
-}
-
-/// A response body and its framing.
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// Sent with `Content-Length` (unless the reply sets framing headers itself).
-    Full(Vec<u8>),
-    /// Sent chunked, one chunk per piece, waiting `pause` before each piece.
-    Chunked {
-        pieces: Vec<Vec<u8>>,
-        pause: Duration,
-    },
-    /// No framing header: the body ends when the connection closes.
-    UntilClose(Vec<u8>),
-    /// Declares `Content-Length: declared`, sends `sent`, then closes the connection.
-    Truncated { declared: u64, sent: Vec<u8> },
-}
-
-impl Reply {
-    pub fn new(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Body::Full(Vec::new()),
-            delay: Duration::ZERO,
-        }
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Reply {
-        self.body = Body::Full(body.into());
-        self
-    }
-
-    /// A JSON body with `Content-Type: application/json`.
-    pub fn json(self, value: &serde_json::Value) -> Reply {
-        self.header("Content-Type", "application/json")
-            .body(value.to_string())
-    }
-
-    pub fn chunked(mut self, pieces: Vec<Vec<u8>>, pause: Duration) -> Reply {
-        self.body = Body::Chunked { pieces, pause };
-        self
-    }
-
-    pub fn until_close(mut self, body: impl Into<Vec<u8>>) -> Reply {
-        self.body = Body::UntilClose(body.into());
-        self
-    }
-
-    pub fn truncated(mut self, declared: u64, sent: impl Into<Vec<u8>>) -> Reply {
-        self.body = Body::Truncated {
-            declared,
-            sent: sent.into(),
-        };
-        self
-    }
-
-    pub fn delay(mut self, delay: Duration) -> Reply {
-        self.delay = delay;
-        self
-    }
 }
 
 impl From<Reply> for Action {
@@ -366,7 +226,9 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 }
                 return;
             }
-            Action::Reply(reply) => match write_reply(&mut writer, &request, reply, shared) {
+            Action::Reply(reply) => match write_reply(&mut writer, &request, reply, &|d| {
+                sleep_unless_stopped(d, shared)
+            }) {
                 Ok(true) if !close_after => {}
                 _ => {
                     let _ = writer.shutdown(Shutdown::Both);
@@ -377,164 +239,6 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     }
 }
 
-fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
-    let mut line = Vec::new();
-    if reader.read_until(b'\n', &mut line)? == 0 {
-        return Ok(None);
-    }
-    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        line.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-}
-
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    writer: &mut TcpStream,
-    peer: SocketAddr,
-) -> io::Result<Option<Recorded>> {
-    let mut line = String::new();
-    while line.is_empty() {
-        match read_line(reader)? {
-            Some(l) => line = l,
-            None => return Ok(None),
-        }
-    }
-    let mut parts = line.splitn(3, ' ');
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let version = parts.next().unwrap_or_default().to_owned();
-    let mut headers = Vec::new();
-    loop {
-        let Some(l) = read_line(reader)? else {
-            return Ok(None);
-        };
-        if l.is_empty() {
-            break;
-        }
-        if let Some((n, v)) = l.split_once(':') {
-            headers.push((n.to_owned(), v.trim().to_owned()));
-        }
-    }
-    let mut request = Recorded {
-        method,
-        target,
-        version,
-        headers,
-        body: Vec::new(),
-        chunked: false,
-        peer,
-    };
-    if request
-        .header("expect")
-        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
-    {
-        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-    }
-    let chunked = request
-        .header_all("transfer-encoding")
-        .iter()
-        .any(|v| v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        request.chunked = true;
-        request.body = read_chunked(reader)?;
-    } else if let Some(len) = request.header("content-length") {
-        let len: usize = len
-            .trim()
-            .parse()
-            .map_err(|_| io::Error::other("bad content-length"))?;
-        let mut body = vec![0; len];
-        reader.read_exact(&mut body)?;
-        request.body = body;
-    }
-    Ok(Some(request))
-}
-
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_line(reader)?.ok_or_else(|| io::Error::other("eof in chunk size"))?;
-        let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| io::Error::other("chunk size"))?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            while read_line(reader)?.is_some_and(|l| !l.is_empty()) {}
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        read_line(reader)?;
-    }
-}
-
-/// Writes a reply; returns whether the connection may be reused.
-fn write_reply(
-    writer: &mut TcpStream,
-    request: &Recorded,
-    reply: Reply,
-    shared: &Shared,
-) -> io::Result<bool> {
-    sleep_unless_stopped(reply.delay, shared);
-    let bodiless = request.method == "HEAD"
-        || (100..200).contains(&reply.status)
-        || reply.status == 204
-        || reply.status == 304;
-    let own_framing = reply.headers.iter().any(|(n, _)| {
-        n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding")
-    });
-    let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
-    for (n, v) in &reply.headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    let framing = |head: &mut String, line: String| {
-        if !own_framing {
-            head.push_str(&line);
-        }
-    };
-    let mut reusable = true;
-    match &reply.body {
-        Body::Full(b) if reply.status != 304 && !(reply.status < 200 || reply.status == 204) => {
-            framing(&mut head, format!("Content-Length: {}\r\n", b.len()))
-        }
-        Body::Full(_) => {}
-        Body::Chunked { .. } if !bodiless => {
-            framing(&mut head, "Transfer-Encoding: chunked\r\n".into())
-        }
-        Body::Chunked { .. } => {}
-        Body::UntilClose(_) => {
-            head.push_str("Connection: close\r\n");
-            reusable = false;
-        }
-        Body::Truncated { declared, .. } => {
-            head.push_str(&format!("Content-Length: {declared}\r\n"));
-            reusable = false;
-        }
-    }
-    head.push_str("\r\n");
-    writer.write_all(head.as_bytes())?;
-    writer.flush()?;
-    if bodiless {
-        return Ok(reusable);
-    }
-    match reply.body {
-        Body::Full(b) | Body::UntilClose(b) => writer.write_all(&b)?,
-        Body::Truncated { sent, .. } => writer.write_all(&sent)?,
-        Body::Chunked { pieces, pause } => {
-            for piece in pieces.iter().filter(|p| !p.is_empty()) {
-                sleep_unless_stopped(pause, shared);
-                writer.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
-                writer.write_all(piece)?;
-                writer.write_all(b"\r\n")?;
-                writer.flush()?;
-            }
-            writer.write_all(b"0\r\n\r\n")?;
-        }
-    }
-    writer.flush()?;
-    Ok(reusable)
-}
-
 fn sleep_unless_stopped(d: Duration, shared: &Shared) {
     let until = Instant::now() + d;
     while Instant::now() < until && !shared.stop.load(Ordering::SeqCst) {
@@ -542,42 +246,4 @@ fn sleep_unless_stopped(d: Duration, shared: &Shared) {
             Duration::from_millis(10).min(until.saturating_duration_since(Instant::now())),
         );
     }
-}
-
-/// The reason phrase the test servers write for `status`.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
-}
-
-/// The first value of a header in a name/value list (case-insensitive name).
-pub fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// Every value of a header in a name/value list, in order.
-pub fn all_headers<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-        .collect()
 }
