@@ -381,34 +381,3 @@ fn version() {
         );
     }
 }
-
-#[test]
-fn banner_names_public_url_and_jwks() {
-    let ory = FakeOry::start();
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &[]);
-    let public = format!("http://{}", proxy.public_authority());
-    proxy.wait_for_log(|l| l.contains(&public));
-    proxy.wait_for_log(|l| l.contains(&format!("{public}/.ory/jwks.json")));
-
-    let explicit = ProxyProcess::start(
-        &upstream.url(),
-        &ory.url(),
-        &["https://app.example.org:8443"],
-    );
-    explicit.wait_for_log(|l| l.contains("https://app.example.org:8443/.ory/jwks.json"));
-}
-
-#[test]
-fn quiet_prints_no_banner_and_no_access_lines() {
-    let ory = FakeOry::start();
-    let upstream = Upstream::start();
-    let proxy = ProxyProcess::start(&upstream.url(), &ory.url(), &["-q"]);
-    assert_eq!(crate::util::client::get(&proxy.url("/x"), &[]).status, 200);
-    // An error still prints; wait for it, then check nothing else did.
-    let _ = crate::util::client::get(&proxy.url("/.ory/proxy/nothing"), &[]);
-    proxy.wait_for_log(|l| l.contains("ERROR"));
-    let stderr = proxy.stderr();
-    assert!(!stderr.contains("listening"), "{stderr}");
-    assert!(!stderr.contains("GET /x"), "{stderr}");
-}

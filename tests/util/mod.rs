@@ -57,6 +57,7 @@ pub mod proxy;
 pub mod raw;
 pub mod server;
 pub mod server_wire;
+pub mod sha1;
 pub mod upstream;
 pub mod usage;
 pub mod webdriver;
