@@ -12,6 +12,7 @@
 //! - [`navigate`]: a browser's page navigation (Chromium's `Accept`) through a [`Stack`];
 //! - [`login_flow`]: the fake's login flow over plain HTTP (cookies, CSRF token, sign-in);
 //! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
+//! - [`message`]: strict reading of the heads and the framing the proxy sends;
 //! - [`chunked`]: a strict, incremental decoder of chunked framing;
 //! - [`head_request`]: `HEAD` checked against `GET` on one connection;
 //! - [`prometheus`]: a strict reader of the Prometheus text format;
@@ -45,6 +46,7 @@ pub mod head_request;
 pub mod ids;
 pub mod jwt;
 pub mod login_flow;
+pub mod message;
 pub mod navigate;
 pub mod netlog;
 pub mod nginx;

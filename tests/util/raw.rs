@@ -4,6 +4,7 @@
 //! Used where the recording server of [`super::server`] would get in the way: bodies of hundreds
 //! of MiB generated on the fly, WebSocket upgrades, precise control of what hits the wire.
 
+use super::message::{self, Framing};
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,36 +71,45 @@ impl Drop for RawServer {
     }
 }
 
-/// A request or response head read off a socket: its lines, and the bytes read past it.
+/// A request or response head read off a socket, checked strictly ([`super::message`]): its
+/// start line, its fields, and the bytes read past it.
 #[derive(Debug)]
 pub struct Head {
     /// The first line (request line or status line).
     pub first: String,
-    /// `(name, value)`, names as sent.
+    /// `(name, value)`, names as sent, duplicates kept in order.
     pub headers: Vec<(String, String)>,
+    /// How the body is framed (the framing fields checked).
+    pub framing: Framing,
     /// Bytes that arrived after the blank line.
     pub rest: Vec<u8>,
 }
 
 impl Head {
+    /// The value of a field sent at most once; panics when it was sent more than once.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        message::one(&self.headers, name)
+    }
+
+    /// Every value of a field, in order.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        message::all(&self.headers, name)
     }
 
     /// The status code of a response head.
     pub fn status(&self) -> u16 {
-        self.first
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("not a status line: {:?}", self.first))
+        message::status_line(&self.first, "HTTP/1.1")
+            .unwrap_or_else(|e| panic!("not a response head: {e}"))
     }
 }
 
-/// Reads up to the end of a head (at most 1 MiB).
+/// Reads up to the end of a head (at most 1 MiB) and checks it strictly: a status line
+/// `HTTP/1.1 NNN reason` or a request line `METHOD target HTTP/1.1`, field lines, framing
+/// fields ([`super::message`]).
+///
+/// An `Err` is the end of the stream (or a read error) before a whole head; a head that breaks
+/// the rules panics (whoever sent it, the proxy, is at fault), so no caller can take it for a
+/// close.
 pub fn read_head(stream: &mut impl Read) -> io::Result<Head> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -116,16 +126,17 @@ pub fn read_head(stream: &mut impl Read) -> io::Result<Head> {
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let text = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let mut lines = text.split("\r\n");
-            let first = lines.next().unwrap_or_default().to_owned();
-            let headers = lines
-                .filter_map(|l| l.split_once(':'))
-                .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-                .collect();
+            let (first, headers, framing) = message::checked_head(&buf[..end], "HTTP/1.1")
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{e} in the head {:?}",
+                        String::from_utf8_lossy(&buf[..end + 4])
+                    )
+                });
             return Ok(Head {
                 first,
                 headers,
+                framing,
                 rest: buf[end + 4..].to_vec(),
             });
         }
