@@ -1,8 +1,15 @@
 //! A raw client connection that reads whole answers one after the other: the status line, the
-//! fields and the de-framed body (length, chunked or until close), keeping bytes of a pipelined
-//! next answer for the next call. For tests that write the protocol themselves and need to know
-//! exactly what came back and whether the proxy closed the connection afterwards.
+//! fields and the de-framed body, keeping bytes of a pipelined next answer for the next call.
+//! For tests that write the protocol themselves and need to know exactly what came back and
+//! whether the proxy closed the connection afterwards.
+//!
+//! Read strictly ([`super::message`], [`super::chunked`]): the head as [`read_head`] checks it,
+//! a body framed by a `Content-Length` of digits or by strict chunked framing (never both), and
+//! a body framed neither way read to the close only by [`Conn::answer_to_close`], where the test
+//! expects exactly that.
 
+use super::chunked::Chunked;
+use super::message::{self, Framing};
 use super::raw::read_head;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,8 +25,14 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The value of a field sent at most once; panics when it was sent more than once.
     pub fn header(&self, name: &str) -> Option<&str> {
-        super::server::first_header(&self.headers, name)
+        message::one(&self.headers, name)
+    }
+
+    /// Every value of a field, in order.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        message::all(&self.headers, name)
     }
 
     pub fn text(&self) -> String {
@@ -89,13 +102,28 @@ impl Conn {
     }
 
     /// Reads the next answer (an interim 1xx has no body); panics when the connection ends
-    /// before a whole answer.
+    /// before a whole answer, and when the answer breaks the rules (see the module
+    /// documentation), a body framed neither way included.
     pub fn answer(&mut self) -> Answer {
         self.try_answer()
             .unwrap_or_else(|e| panic!("no complete answer: {e}"))
     }
 
+    /// Reads the next answer, whose body (framed neither by a length nor chunked) the test
+    /// expects to end at the close; panics when it is framed.
+    pub fn answer_to_close(&mut self) -> Answer {
+        self.read(true)
+            .unwrap_or_else(|e| panic!("no complete answer: {e}"))
+    }
+
+    /// Like [`Conn::answer`]; `Err` when the connection ends (or a read fails) before a whole
+    /// answer. An answer that breaks the rules panics, never an `Err` a test could take for a
+    /// close.
     pub fn try_answer(&mut self) -> Result<Answer, String> {
+        self.read(false)
+    }
+
+    fn read(&mut self, to_close: bool) -> Result<Answer, String> {
         let pending = std::mem::take(&mut self.pending);
         let mut chained = std::io::Cursor::new(pending).chain(&mut self.stream);
         let head = read_head(&mut chained).map_err(|e| e.to_string())?;
@@ -105,22 +133,32 @@ impl Conn {
         rest.extend_from_slice(&cursor.into_inner()[pos..]);
         self.pending = rest;
         let status = head.status();
-        let body = if (100..200).contains(&status) || status == 204 || status == 304 {
-            Vec::new()
-        } else if let Some(n) = head.header("content-length") {
-            let n: usize = n.parse().map_err(|_| format!("bad length in {head:?}"))?;
-            self.take(n)?
-        } else if head
-            .header("transfer-encoding")
-            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
-        {
-            self.dechunk()?
-        } else {
-            let mut all = std::mem::take(&mut self.pending);
-            self.stream
-                .read_to_end(&mut all)
-                .map_err(|e| e.to_string())?;
-            all
+        let shown = || format!("{} {:?}", head.first, head.headers);
+        if to_close != (head.framing == Framing::ToClose) {
+            panic!(
+                "the body is framed {:?}; the test expects {}: {}",
+                head.framing,
+                if to_close {
+                    "it to end at the close"
+                } else {
+                    "a length or chunked framing"
+                },
+                shown()
+            );
+        }
+        let body = match head.framing {
+            Framing::None => Vec::new(),
+            Framing::Length(n) => self.take(n as usize)?,
+            Framing::Chunked => self
+                .dechunk()
+                .map_err(|e| format!("{e} after {}", shown()))?,
+            Framing::ToClose => {
+                let mut all = std::mem::take(&mut self.pending);
+                self.stream
+                    .read_to_end(&mut all)
+                    .map_err(|e| e.to_string())?;
+                all
+            }
         };
         Ok(Answer {
             first: head.first.clone(),
@@ -133,15 +171,21 @@ impl Conn {
     fn fill(&mut self, at_least: usize) -> Result<(), String> {
         let mut buf = [0u8; 16 * 1024];
         while self.pending.len() < at_least {
-            let n = self.stream.read(&mut buf).map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err(format!(
-                    "eof after {:?}",
-                    String::from_utf8_lossy(&self.pending)
-                ));
-            }
-            self.pending.extend_from_slice(&buf[..n]);
+            self.more(&mut buf)?;
         }
+        Ok(())
+    }
+
+    /// Reads what the socket has into `pending`; an error at the end of the stream.
+    fn more(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        let n = self.stream.read(buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err(format!(
+                "eof after {:?}",
+                String::from_utf8_lossy(&self.pending)
+            ));
+        }
+        self.pending.extend_from_slice(&buf[..n]);
         Ok(())
     }
 
@@ -151,29 +195,25 @@ impl Conn {
         Ok(std::mem::replace(&mut self.pending, rest))
     }
 
-    fn line(&mut self) -> Result<String, String> {
-        loop {
-            if let Some(i) = self.pending.windows(2).position(|w| w == b"\r\n") {
-                let line = self.take(i + 2)?;
-                return Ok(String::from_utf8_lossy(&line[..i]).into_owned());
-            }
-            let want = self.pending.len() + 1;
-            self.fill(want)?;
-        }
-    }
-
+    /// A chunked body, decoded strictly; a framing fault panics (the proxy framed it).
     fn dechunk(&mut self) -> Result<Vec<u8>, String> {
+        let mut framing = Chunked::new();
         let mut body = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
         loop {
-            let size = self.line()?;
-            let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| format!("bad chunk size {size:?}"))?;
-            if size == 0 {
-                while !self.line()?.is_empty() {}
+            let input = std::mem::take(&mut self.pending);
+            let data = framing.feed(&input).unwrap_or_else(|e| {
+                panic!(
+                    "chunked framing: {e} in {:?}",
+                    String::from_utf8_lossy(&input)
+                )
+            });
+            body.extend(data);
+            if framing.is_done() {
+                self.pending = framing.rest().to_vec();
                 return Ok(body);
             }
-            body.extend(self.take(size)?);
-            self.line()?;
+            self.more(&mut buf)?;
         }
     }
 
