@@ -219,7 +219,7 @@ fn response_hop_by_hop_headers_are_removed() {
     assert_eq!(apps, ["1", "2"]);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(r.header("content-length"), Some("5"));
-    assert_eq!(r.rest, b"hello");
+    assert_eq!(r.body, b"hello");
 }
 
 #[test]

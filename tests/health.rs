@@ -91,7 +91,7 @@ fn a_dead_upstream_is_named_and_health_is_read_only() {
     // HEAD answers as GET would, without the body, and the connection goes on.
     let alive = head_mirrors_get(proxy.addr, "/.ory/proxy/health/alive", "application/json");
     assert_eq!(alive.head_status, 200);
-    assert_eq!(alive.get.rest, br#"{"status":"ok"}"#);
+    assert_eq!(alive.get.body, br#"{"status":"ok"}"#);
     let ready = head_mirrors_get(proxy.addr, "/.ory/proxy/health/ready", "application/json");
     assert_eq!(ready.head_status, 503);
     assert_eq!(ready.get.json()["status"], "unavailable");

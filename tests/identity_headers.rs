@@ -298,10 +298,7 @@ fn a_flask_app_reads_the_email_and_never_a_forged_one() {
         ] {
             let r = raw_get(&proxy, "/whoami", &extra);
             assert_eq!(r.status, 200, "{server}");
-            let body = String::from_utf8_lossy(&r.rest);
-            let json: Value =
-                serde_json::from_str(&body[body.find('{').unwrap()..=body.rfind('}').unwrap()])
-                    .unwrap();
+            let json = r.json();
             assert_eq!(json["email"], want, "{server} {extra:?}: {json}");
             assert_eq!(json["environ"], want, "{server} {extra:?}: {json}");
         }

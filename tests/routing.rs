@@ -87,7 +87,7 @@ fn a_dot_segment_is_400_on_every_route() {
         let req = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
         let r = RawResponse::parse(&raw_exchange(s.proxy.addr, req.as_bytes()));
         assert_eq!(r.status, 400, "{target}");
-        let body = String::from_utf8_lossy(&r.rest);
+        let body = r.text();
         assert!(
             body.contains(r#""message":"bad request: request target has a dot-segment"#),
             "{body}"

@@ -235,7 +235,8 @@ fn a_body_that_breaks_midway_closes_the_client_connection() {
         "client left waiting for {:?}",
         started.elapsed()
     );
-    let r = RawResponse::parse(&bytes);
+    // A body cut short: only the head is read strictly, the rest as it came.
+    let r = RawResponse::reading().head_only().parse(&bytes);
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("content-length"),
@@ -244,7 +245,7 @@ fn a_body_that_breaks_midway_closes_the_client_connection() {
         r.headers
     );
     assert_eq!(
-        r.rest, b"0123456789",
+        r.after_head, b"0123456789",
         "the ten bytes the upstream sent, then the close"
     );
 }
@@ -269,7 +270,8 @@ fn a_stalled_upstream_body_is_cut_after_the_upstream_timeout() {
         .unwrap();
     let bytes = read_until_close(&mut s, Duration::from_secs(30));
     let waited = started.elapsed();
-    let r = RawResponse::parse(&bytes);
+    // A body cut short: only the head is read strictly; the framing is checked below.
+    let r = RawResponse::reading().head_only().parse(&bytes);
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("transfer-encoding"),
@@ -281,13 +283,13 @@ fn a_stalled_upstream_body_is_cut_after_the_upstream_timeout() {
     // a cut body must not look complete.
     let mut framing = Chunked::new();
     let data = framing
-        .feed(&r.rest)
-        .unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(&r.rest)));
+        .feed(&r.after_head)
+        .unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(&r.after_head)));
     assert_eq!(data, b"", "data of a piece the upstream never sent in time");
     assert!(
         !framing.is_done(),
         "a cut body must not look complete: {:?}",
-        String::from_utf8_lossy(&r.rest)
+        String::from_utf8_lossy(&r.after_head)
     );
     assert!(
         waited >= Duration::from_millis(800) && waited < Duration::from_millis(3500),

@@ -122,7 +122,7 @@ fn upgrade_refused_by_the_upstream_is_passed_back() {
     let bytes = crate::util::client::read_until_close(&mut stream, Duration::from_secs(20));
     let r = crate::util::client::RawResponse::parse(&bytes);
     assert_eq!(r.status, 426, "{}", String::from_utf8_lossy(&bytes));
-    assert_eq!(r.rest, b"websocket");
+    assert_eq!(r.body, b"websocket");
     // It went the upgrade way: the upstream saw the Upgrade (a plain request has none).
     let (_, headers) = echo.handshake(0).expect("the request reached the upstream");
     assert!(

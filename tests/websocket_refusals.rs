@@ -147,7 +147,7 @@ fn an_upstream_refusal_is_passed_back_as_an_ordinary_response() {
         assert_eq!(r.header("x-app"), Some("refused"), "{text}");
         assert_eq!(r.header("content-length"), Some("11"), "{text}");
         // The body, then the end of the connection: the frame after it never comes through.
-        assert_eq!(r.rest, b"not for you", "{text}");
+        assert_eq!(r.body, b"not for you", "{text}");
         assert_eq!(r.header("upgrade"), None, "{text}");
         proxy.wait_for_log(|l| l.contains(&format!("GET /socket {status}")));
     }

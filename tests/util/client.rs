@@ -4,6 +4,7 @@
 //! adds no `User-Agent`/`Accept` of its own, and reads whole bodies without a size limit. A
 //! fresh agent per request keeps tests independent of each other's pooled connections.
 
+pub use super::raw_response::RawResponse;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -199,62 +200,4 @@ pub fn read_until_close(stream: &mut TcpStream, timeout: Duration) -> Vec<u8> {
         }
     }
     out
-}
-
-/// A response parsed from raw bytes: the head, and every byte after it (framing untouched).
-#[derive(Debug, Clone)]
-pub struct RawResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    /// Everything after the blank line, still framed.
-    pub rest: Vec<u8>,
-}
-
-impl RawResponse {
-    /// Parses the first response in `bytes`; panics when there is none.
-    pub fn parse(bytes: &[u8]) -> RawResponse {
-        let end = bytes
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or_else(|| {
-                panic!(
-                    "no complete response head in {:?}",
-                    String::from_utf8_lossy(bytes)
-                )
-            });
-        let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-            .collect();
-        RawResponse {
-            status,
-            headers,
-            rest: bytes[end + 4..].to_vec(),
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as text, when it can be JSON-parsed.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.rest).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {:?}",
-                String::from_utf8_lossy(&self.rest)
-            )
-        })
-    }
 }

@@ -68,8 +68,8 @@ pub fn head_mirrors_get(addr: SocketAddr, path: &str, content_type: &str) -> Hea
     );
     assert_eq!(
         get.header("content-length"),
-        Some(get.rest.len().to_string().as_str()),
-        "GET {path}: content-length and the body up to the close"
+        Some(get.body.len().to_string().as_str()),
+        "GET {path}: content-length and the body"
     );
     HeadAndGet {
         head_status: head.status(),

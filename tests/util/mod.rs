@@ -11,7 +11,8 @@
 //! - [`usage`]: a run of the binary that must end in a usage error;
 //! - [`navigate`]: a browser's page navigation (Chromium's `Accept`) through a [`Stack`];
 //! - [`login_flow`]: the fake's login flow over plain HTTP (cookies, CSRF token, sign-in);
-//! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection);
+//! - [`conn`]: a raw client connection reading whole answers (pipelining, close detection), and
+//!   [`raw_response`]: an answer read from raw bytes, both strictly;
 //! - [`message`]: strict reading of the heads and the framing the proxy sends;
 //! - [`chunked`]: a strict, incremental decoder of chunked framing;
 //! - [`head_request`]: `HEAD` checked against `GET` on one connection;
@@ -57,6 +58,7 @@ pub mod ory_second_factor;
 pub mod prometheus;
 pub mod proxy;
 pub mod raw;
+pub mod raw_response;
 pub mod server;
 pub mod server_wire;
 pub mod sha1;
