@@ -101,7 +101,9 @@ pub fn checked_head(head: &[u8], version: &str) -> Result<(String, Fields, Frami
     let status = if first.starts_with("HTTP/") {
         Some(status_line(&first, version)?)
     } else {
-        request_line(&first)?;
+        request_line(&first).map_err(|_| {
+            format!("neither a status line `{version} NNN reason` nor a request line: {first:?}")
+        })?;
         None
     };
     let framing = framing(status, &headers)?;
