@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 fn pipelined_requests_are_answered_in_order() {
     let stack = Stack::start(&["--no-jwt"]);
     // The first answer is the slowest: the proxy's own (instant) endpoint behind it must wait.
+    // It comes chunked: the answers behind it only parse if its framing is exact.
     stack.upstream.set_hook(|r| {
         (r.path() == "/p1").then(|| {
             Reply::new(200)
-                .body("first")
+                .chunked(vec![b"fir".to_vec(), b"st".to_vec()], Duration::ZERO)
                 .delay(Duration::from_millis(500))
                 .into()
         })
@@ -30,6 +31,7 @@ fn pipelined_requests_are_answered_in_order() {
     );
     let first = conn.answer();
     assert_eq!((first.status, first.text().as_str()), (200, "first"));
+    assert_eq!(first.header("transfer-encoding"), Some("chunked"));
     let second = conn.answer();
     assert_eq!(second.status, 200);
     assert_eq!(second.json()["target"], "/p2");
