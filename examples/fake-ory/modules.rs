@@ -5,6 +5,18 @@
 // folder, whoever includes it.)
 
 #[allow(dead_code)]
+#[path = "../../tests/util/chunked.rs"]
+mod chunked;
+#[allow(dead_code)]
+#[path = "../../tests/util/forwarded.rs"]
+mod forwarded;
+#[allow(dead_code)]
+#[path = "../../tests/util/message.rs"]
+mod message;
+#[allow(dead_code)]
+#[path = "../../tests/util/server_read.rs"]
+mod server_read;
+#[allow(dead_code)]
 #[path = "../../tests/util/ids.rs"]
 mod ids;
 #[allow(dead_code)]

@@ -21,6 +21,8 @@
 //! Every request is recorded with the connection it came on ([`Seen`]).
 
 use super::STRAY_RESPONSE;
+use crate::util::forwarded::{self, Faults};
+use crate::util::message::Framing;
 use crate::util::raw::RawServer;
 use serde_json::json;
 use std::io::{Read, Write};
@@ -65,9 +67,9 @@ impl RawUpstream {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let log = Arc::clone(&seen);
-        let server = RawServer::start(move |stream| {
+        let server = RawServer::start_strict(move |stream, faults| {
             let conn = connections.fetch_add(1, Ordering::SeqCst);
-            serve(stream, conn, &log);
+            serve(stream, conn, &log, faults);
         });
         RawUpstream { server, seen }
     }
@@ -76,8 +78,9 @@ impl RawUpstream {
         self.server.url()
     }
 
-    /// Every request so far.
+    /// Every request so far; panics when one was faulty ([`forwarded`]).
     pub fn seen(&self) -> Vec<Seen> {
+        self.server.assert_no_faults();
         self.seen.lock().unwrap().clone()
     }
 
@@ -104,10 +107,10 @@ pub fn answer(body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn serve(mut stream: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>) {
+fn serve(mut stream: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, faults: &Faults) {
     let mut buf = Vec::new();
     let mut drop_next = false;
-    while let Some(req) = next_request(&mut stream, &mut buf) {
+    while let Some(req) = next_request(&mut stream, &mut buf, faults) {
         let authorization = req.header("authorization").map(str::to_owned);
         let (method, path) = (req.method, req.path);
         seen.lock().unwrap().push(Seen {
@@ -228,11 +231,16 @@ impl Request {
 }
 
 /// Reads the next request head (requests here have no body), keeping what was read past it in
-/// `buf`; `None` at the end of the connection.
-pub fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
+/// `buf`; `None` at the end of the connection. The head is checked strictly ([`forwarded`]): a
+/// fault is recorded in `faults` and the head still read, leniently.
+pub fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>, faults: &Faults) -> Option<Request> {
     let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
+        if let Some(end) = forwarded::head_end(buf) {
+            break end;
+        }
+        if buf.len() > forwarded::MAX_HEAD {
+            faults.record(forwarded::check(buf).err()?);
+            return None;
         }
         let mut chunk = [0u8; 4096];
         match stream.read(&mut chunk) {
@@ -240,9 +248,17 @@ pub fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
-    let text = String::from_utf8_lossy(&buf[..end]).into_owned();
-    buf.drain(..end + 4);
-    let mut lines = text.split("\r\n");
+    let head: Vec<u8> = buf.drain(..end).collect();
+    match forwarded::check(&head) {
+        Ok((_, Framing::None | Framing::Length(0))) => {}
+        Ok((_, framing)) => faults.record(format!(
+            "a request with a body ({framing:?}) at an upstream that reads none: \"{}\"",
+            head.escape_ascii()
+        )),
+        Err(fault) => faults.record(fault),
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = text.lines();
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_owned();
     let path = first.next()?.to_owned();

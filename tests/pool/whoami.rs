@@ -35,9 +35,9 @@ impl RawOry {
         let sessions: Arc<Mutex<HashMap<String, String>>> = Arc::default();
         let whoami_calls = Arc::new(AtomicUsize::new(0));
         let (known, calls) = (Arc::clone(&sessions), Arc::clone(&whoami_calls));
-        let server = RawServer::start(move |mut stream| {
+        let server = RawServer::start_strict(move |mut stream, faults| {
             let mut buf = Vec::new();
-            while let Some(req) = next_request(&mut stream, &mut buf) {
+            while let Some(req) = next_request(&mut stream, &mut buf, faults) {
                 calls.fetch_add(1, Ordering::SeqCst);
                 let token = req
                     .header("cookie")

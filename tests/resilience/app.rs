@@ -8,7 +8,10 @@
 //! - a WebSocket handshake gets a 101 and an echo of every frame until a close frame;
 //! - anything else: `200 ok <method> <path> <body length>`, kept alive unless asked otherwise.
 
+use crate::util::forwarded::{self, Faults};
+use crate::util::message::{self, Framing};
 use crate::util::raw::{fill_pattern, RawServer};
+use crate::util::server_read;
 use crate::util::ws::{accept_key, read_frame, write_frame, CLOSE};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -33,7 +36,7 @@ impl App {
     pub fn start() -> App {
         let counts = Arc::new(Counts::default());
         let c = Arc::clone(&counts);
-        let server = RawServer::start(move |stream| serve(stream, &c));
+        let server = RawServer::start_strict(move |stream, faults| serve(stream, &c, faults));
         App { server, counts }
     }
 
@@ -46,81 +49,74 @@ struct Head {
     method: String,
     path: String,
     fields: Vec<(String, String)>,
+    framing: Framing,
 }
 
 impl Head {
     fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        message::one(&self.fields, name)
     }
 }
 
-fn read_line(r: &mut impl BufRead) -> Option<String> {
-    let mut line = Vec::new();
-    if r.read_until(b'\n', &mut line).ok()? == 0 {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&line).trim_end().to_owned())
-}
-
-fn read_head(r: &mut impl BufRead) -> Option<Head> {
-    let first = read_line(r)?;
+/// The next request head, checked strictly ([`forwarded`]); `None` at the end of the
+/// connection or at a fault (recorded: the server's drop reports it).
+fn read_head(r: &mut impl BufRead, faults: &Faults) -> Option<Head> {
+    let mut found = Vec::new();
+    let head = server_read::read_head(r, &mut found);
+    found.into_iter().for_each(|f| faults.record(f));
+    let head = head.ok()??;
+    let (fields, framing) = forwarded::check(&head)
+        .map_err(|fault| faults.record(fault))
+        .ok()?;
+    let first = String::from_utf8_lossy(&head).lines().next()?.to_owned();
     let mut parts = first.split(' ');
     let (method, path) = (parts.next()?.to_owned(), parts.next()?.to_owned());
-    let mut fields = Vec::new();
-    loop {
-        let line = read_line(r)?;
-        if line.is_empty() {
-            return Some(Head {
-                method,
-                path,
-                fields,
-            });
-        }
-        let (n, v) = line.split_once(':')?;
-        fields.push((n.trim().to_owned(), v.trim().to_owned()));
-    }
+    Some(Head {
+        method,
+        path,
+        fields,
+        framing,
+    })
 }
 
-/// Reads and discards the body; returns its length.
-fn read_body(r: &mut impl BufRead, head: &Head) -> Option<u64> {
-    if head
-        .field("transfer-encoding")
-        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
-    {
-        let mut total = 0;
-        loop {
-            let size = u64::from_str_radix(read_line(r)?.split(';').next()?.trim(), 16).ok()?;
-            if size == 0 {
-                while !read_line(r)?.is_empty() {}
-                return Some(total);
+/// Reads and discards the body (chunked framing decoded strictly); returns its length.
+fn read_body(r: &mut impl BufRead, head: &Head, faults: &Faults) -> Option<u64> {
+    match head.framing {
+        Framing::Chunked => match server_read::read_chunked(r).ok()? {
+            Ok(body) => Some(body.len() as u64),
+            Err(fault) => {
+                faults.record(format!(
+                    "the proxy forwarded a faulty chunked body to {} {}: {fault}",
+                    head.method, head.path
+                ));
+                None
             }
-            std::io::copy(&mut r.take(size), &mut std::io::sink()).ok()?;
-            read_line(r)?;
-            total += size;
+        },
+        Framing::Length(n) => {
+            (std::io::copy(&mut r.take(n), &mut std::io::sink()).ok()? == n).then_some(n)
         }
+        Framing::None | Framing::ToClose => Some(0),
     }
-    let n: u64 = head
-        .field("content-length")
-        .map_or(Some(0), |n| n.parse().ok())?;
-    (std::io::copy(&mut r.take(n), &mut std::io::sink()).ok()? == n).then_some(n)
 }
 
 /// Serves one connection, then closes it for good (the [`RawServer`] keeps a clone of every
 /// stream to shut it down on drop, so returning alone would leave the socket open).
-fn serve(stream: TcpStream, counts: &Counts) {
+fn serve(stream: TcpStream, counts: &Counts, faults: &Faults) {
     let _ = stream.set_nodelay(true);
     if let Ok(read_half) = stream.try_clone() {
-        serve_requests(BufReader::new(read_half), &stream, counts);
+        serve_requests(BufReader::new(read_half), &stream, counts, faults);
     }
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
-fn serve_requests(mut r: BufReader<TcpStream>, stream: &TcpStream, counts: &Counts) {
+fn serve_requests(
+    mut r: BufReader<TcpStream>,
+    stream: &TcpStream,
+    counts: &Counts,
+    faults: &Faults,
+) {
     let mut w = stream;
-    while let Some(head) = read_head(&mut r) {
+    while let Some(head) = read_head(&mut r, faults) {
         if let Some(key) = head.field("sec-websocket-key") {
             let _ = w.write_all(format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
@@ -133,7 +129,7 @@ fn serve_requests(mut r: BufReader<TcpStream>, stream: &TcpStream, counts: &Coun
             }
             return;
         }
-        let Some(len) = read_body(&mut r, &head) else {
+        let Some(len) = read_body(&mut r, &head, faults) else {
             return;
         };
         let close = head

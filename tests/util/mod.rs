@@ -15,6 +15,8 @@
 //!   [`raw_response`]: an answer read from raw bytes, both strictly;
 //! - [`message`]: strict reading of the heads and the framing the proxy sends;
 //! - [`chunked`]: a strict, incremental decoder of chunked framing;
+//! - [`forwarded`]: what a request the proxy forwards must look like, checked by every fake
+//!   that receives one ([`server_read`] for the recording server);
 //! - [`head_request`]: `HEAD` checked against `GET` on one connection;
 //! - [`prometheus`]: a strict reader of the Prometheus text format;
 //! - [`jwt`]: verifies a token with the JWKS the proxy serves;
@@ -28,9 +30,10 @@
 //!
 //! Everything binds `127.0.0.1:0` and stops by itself; nothing talks to anything but loopback.
 //!
-//! `server`, `ory`, `ory_flows`, `ory_pages`, `ory_second_factor` and `ids` depend only on std,
-//! serde_json and each other (through `super::`), so the examples include the very same fake
-//! identity server (`examples/fake-ory/modules.rs`).
+//! `server`, `server_wire`, `server_read`, `forwarded`, `message`, `chunked`, `ory`,
+//! `ory_flows`, `ory_pages`, `ory_second_factor` and `ids` depend only on std, serde_json and
+//! each other (through `super::`), so the examples include the very same fake identity server
+//! (`examples/fake-ory/modules.rs`).
 //!
 //! Not every test module uses every helper.
 #![allow(dead_code)]
@@ -43,6 +46,7 @@ pub mod conn;
 pub mod external;
 pub mod files;
 pub mod flask;
+pub mod forwarded;
 pub mod head_request;
 pub mod ids;
 pub mod jwt;
@@ -60,6 +64,7 @@ pub mod proxy;
 pub mod raw;
 pub mod raw_response;
 pub mod server;
+pub mod server_read;
 pub mod server_wire;
 pub mod sha1;
 pub mod upstream;

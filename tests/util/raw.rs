@@ -4,6 +4,7 @@
 //! Used where the recording server of [`super::server`] would get in the way: bodies of hundreds
 //! of MiB generated on the fly, WebSocket upgrades, precise control of what hits the wire.
 
+use super::forwarded::Faults;
 use super::message::{self, Framing};
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -18,10 +19,22 @@ pub struct RawServer {
     stop: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<TcpStream>>>,
     accept_thread: Option<JoinHandle<()>>,
+    /// What [`RawServer::start_strict`]'s connections found wrong in the requests the proxy
+    /// forwarded ([`super::forwarded`]): the drop panics with them.
+    faults: Faults,
 }
 
 impl RawServer {
     pub fn start(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> RawServer {
+        RawServer::start_strict(move |stream, _| serve(stream))
+    }
+
+    /// A server whose `serve` checks the requests it reads ([`super::forwarded`]) and records
+    /// each fault: the server's drop (or [`RawServer::assert_no_faults`]) panics with them.
+    pub fn start_strict(serve: impl Fn(TcpStream, &Faults) + Send + Sync + 'static) -> RawServer {
+        let faults = Faults::default();
+        let serve_faults = faults.clone();
+        let serve = move |stream| serve(stream, &serve_faults);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = Arc::new(AtomicBool::new(false));
@@ -46,6 +59,7 @@ impl RawServer {
             stop,
             connections,
             accept_thread: Some(accept_thread),
+            faults,
         }
     }
 
@@ -55,6 +69,12 @@ impl RawServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Panics with the faults of the requests received so far, if any.
+    pub fn assert_no_faults(&self) {
+        self.faults
+            .assert_none(&format!("the raw server at {}", self.addr));
     }
 }
 
@@ -68,6 +88,8 @@ impl Drop for RawServer {
         for c in self.connections.lock().unwrap().drain(..) {
             let _ = c.shutdown(Shutdown::Both);
         }
+        self.faults
+            .assert_none_on_drop(&format!("the raw server at {}", self.addr));
     }
 }
 

@@ -6,11 +6,18 @@
 //! stops when dropped: the accept loop ends and every open connection is shut down, so a test
 //! never leaves a thread or a socket behind. Connections are kept alive like a real server's, so
 //! the proxy's connection pool is exercised too.
+//!
+//! Every request is checked strictly as the proxy forwards it ([`super::forwarded`]): a fault
+//! is printed at once and kept, and [`TestServer::requests`] (and the other readers of what
+//! arrived) and the server's drop panic with it, the head's bytes in the message, so the fault
+//! fails the test rather than a 502 or a timeout it may cause. A test that sends something odd
+//! to it directly (a browser visiting a fake site) says so with [`TestServer::accept_direct_faults`].
 
 // What the test helpers have always taken from here (the examples use only some of it).
+use super::server_read::read_request;
+use super::server_wire::write_reply;
 #[allow(unused_imports)]
 pub use super::server_wire::{all_headers, first_header, reason, Recorded, Reply};
-use super::server_wire::{read_request, write_reply};
 use std::collections::HashMap;
 use std::io::BufReader;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -40,6 +47,11 @@ pub type Handler = Arc<dyn Fn(&Recorded) -> Action + Send + Sync>;
 struct Shared {
     stop: AtomicBool,
     requests: Mutex<Vec<Recorded>>,
+    /// Faults of the requests as forwarded ([`super::forwarded`]), reported loudly.
+    faults: Mutex<Vec<String>>,
+    /// Set by [`TestServer::accept_direct_faults`]: faults of a request without `Via` (not
+    /// forwarded by the proxy) are not kept.
+    lenient: AtomicBool,
     /// Open connections by id, shut down on drop (each removes itself when it ends).
     connections: Mutex<HashMap<usize, TcpStream>>,
     accepted: AtomicUsize,
@@ -75,6 +87,8 @@ impl TestServer {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+            lenient: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
             accepted: AtomicUsize::new(0),
             used: AtomicUsize::new(0),
@@ -102,13 +116,41 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far, in arrival order; panics when one was faulty.
     pub fn requests(&self) -> Vec<Recorded> {
+        self.assert_no_faults();
         self.shared.requests.lock().unwrap().clone()
     }
 
     pub fn request_count(&self) -> usize {
+        self.assert_no_faults();
         self.shared.requests.lock().unwrap().len()
+    }
+
+    /// The faults of the requests received so far (see [`super::forwarded`]).
+    pub fn faults(&self) -> Vec<String> {
+        self.shared.faults.lock().unwrap().clone()
+    }
+
+    /// Panics with every fault of the requests received so far, if any.
+    pub fn assert_no_faults(&self) {
+        let faults = self.faults();
+        if !faults.is_empty() {
+            panic!(
+                "the test server at {} received {} faulty request(s):\n{}",
+                self.addr,
+                faults.len(),
+                faults.join("\n")
+            );
+        }
+    }
+
+    /// Stops keeping the faults of requests that did not come through the proxy (no `Via`,
+    /// which the proxy adds to every request it forwards, SPEC §9): for a server a test's
+    /// browser or client also visits directly (say why where it is called). A browser's own
+    /// request is not held to what the proxy must send (it sends `Connection: keep-alive`).
+    pub fn accept_direct_faults(&self) {
+        self.shared.lenient.store(true, Ordering::SeqCst);
     }
 
     /// TCP connections that carried at least one request so far (a bare connect, such as the
@@ -159,6 +201,11 @@ impl Drop for TestServer {
         for (_, c) in self.shared.connections.lock().unwrap().drain() {
             let _ = c.shutdown(Shutdown::Both);
         }
+        // Already printed as they came when the test is failing anyway (a second panic would
+        // abort).
+        if !thread::panicking() {
+            self.assert_no_faults();
+        }
     }
 }
 
@@ -191,7 +238,24 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     let mut writer = stream;
     let mut first = true;
     loop {
-        let request = match read_request(&mut reader, &mut writer, peer) {
+        let mut faults = Vec::new();
+        let read = read_request(&mut reader, &mut writer, peer, &mut faults);
+        let direct = matches!(&read, Ok(Some(r)) if !r.has_header("via"));
+        if direct && shared.lenient.load(Ordering::SeqCst) {
+            faults.clear();
+        }
+        if !faults.is_empty() {
+            for fault in &faults {
+                eprintln!(
+                    "test server at {}: {fault}",
+                    writer
+                        .local_addr()
+                        .map_or_else(|e| e.to_string(), |a| a.to_string())
+                );
+            }
+            shared.faults.lock().unwrap().extend(faults);
+        }
+        let request = match read {
             Ok(Some(r)) => r,
             Ok(None) | Err(_) => return,
         };

@@ -1,8 +1,9 @@
 //! What the test server ([`super::server`]) reads and writes: the request as it was received,
-//! the reply it is told to write, and their bytes on the wire. Apart from the server's threads
-//! and lifetime so that each file holds one concept (and stays under 400 lines).
+//! the reply it is told to write, and the reply's bytes on the wire (the request's bytes are
+//! read, strictly, by [`super::server_read`]). Apart from the server's threads and lifetime so
+//! that each file holds one concept (and stays under 400 lines).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -147,97 +148,6 @@ impl Reply {
     pub fn delay(mut self, delay: Duration) -> Reply {
         self.delay = delay;
         self
-    }
-}
-
-fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
-    let mut line = Vec::new();
-    if reader.read_until(b'\n', &mut line)? == 0 {
-        return Ok(None);
-    }
-    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        line.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-}
-
-pub fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    writer: &mut TcpStream,
-    peer: SocketAddr,
-) -> io::Result<Option<Recorded>> {
-    let mut line = String::new();
-    while line.is_empty() {
-        match read_line(reader)? {
-            Some(l) => line = l,
-            None => return Ok(None),
-        }
-    }
-    let mut parts = line.splitn(3, ' ');
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let version = parts.next().unwrap_or_default().to_owned();
-    let mut headers = Vec::new();
-    loop {
-        let Some(l) = read_line(reader)? else {
-            return Ok(None);
-        };
-        if l.is_empty() {
-            break;
-        }
-        if let Some((n, v)) = l.split_once(':') {
-            headers.push((n.to_owned(), v.trim().to_owned()));
-        }
-    }
-    let mut request = Recorded {
-        method,
-        target,
-        version,
-        headers,
-        body: Vec::new(),
-        chunked: false,
-        peer,
-    };
-    if request
-        .header("expect")
-        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
-    {
-        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-    }
-    let chunked = request
-        .header_all("transfer-encoding")
-        .iter()
-        .any(|v| v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        request.chunked = true;
-        request.body = read_chunked(reader)?;
-    } else if let Some(len) = request.header("content-length") {
-        let len: usize = len
-            .trim()
-            .parse()
-            .map_err(|_| io::Error::other("bad content-length"))?;
-        let mut body = vec![0; len];
-        reader.read_exact(&mut body)?;
-        request.body = body;
-    }
-    Ok(Some(request))
-}
-
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_line(reader)?.ok_or_else(|| io::Error::other("eof in chunk size"))?;
-        let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| io::Error::other("chunk size"))?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            while read_line(reader)?.is_some_and(|l| !l.is_empty()) {}
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        read_line(reader)?;
     }
 }
 

@@ -53,6 +53,12 @@ impl Upstream {
         self.set_hook(move |_| Some(Action::Reply(reply.clone())));
     }
 
+    /// See [`TestServer::accept_direct_faults`]: for an upstream that a test's browser also
+    /// visits directly.
+    pub fn accept_direct_faults(&self) {
+        self.server.accept_direct_faults();
+    }
+
     /// Back to plain echoing.
     pub fn clear_hook(&self) {
         *self.hook.lock().unwrap() = None;
