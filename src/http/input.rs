@@ -250,7 +250,7 @@ impl Input {
             meter,
             timeout,
             &|t| tcp.set_read_timeout(Some(t)),
-            &rate::slow_body,
+            rate::Slow::Body,
             || stream.read(out),
         )
     }

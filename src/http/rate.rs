@@ -88,14 +88,14 @@ impl Meter {
 
 /// Runs one blocking socket call (`op`, a read or a write returning a byte count) under the
 /// meter: retries on a wake-up, fails with a `TimedOut` error when the client fell below the
-/// rate (`too_slow`), when `pacer.idle` passed without progress, or past `meter.until`.
+/// rate (`slow`'s error), when `pacer.idle` passed without progress, or past `meter.until`.
 /// `timeout` is the socket timeout in force for this direction, `set` changes it.
 pub fn paced(
     pacer: &Pacer,
     meter: &mut Meter,
     timeout: &mut Option<Duration>,
     set: &dyn Fn(Duration) -> io::Result<()>,
-    too_slow: &dyn Fn(u64) -> io::Error,
+    slow: Slow,
     mut op: impl FnMut() -> io::Result<usize>,
 ) -> io::Result<usize> {
     let began = Instant::now();
@@ -103,7 +103,7 @@ pub fn paced(
         let now = Instant::now();
         let budget = meter.budget();
         if budget.is_zero() {
-            return Err(too_slow(pacer.rate));
+            return Err(slow.error(pacer.rate));
         }
         let mut left = pacer.idle.saturating_sub(now - began);
         if let Some(until) = meter.until {
@@ -127,7 +127,7 @@ pub fn paced(
         pacer.slot.done_waiting();
         meter.waited += now.elapsed();
         if !matches!(result, Ok(n) if n > 0) && pacer.slot.was_shed() {
-            return Err(shed(too_slow(pacer.rate), pacer.rate));
+            return Err(slow.shed(pacer.rate));
         }
         match result {
             Ok(n) => {
@@ -141,21 +141,39 @@ pub fn paced(
     }
 }
 
-/// The error of a connection the registry closed at `--max-connections` while it waited on a
-/// client below the rate (`e`, the rate's own error: a body is still a 408). The average counts
-/// from the start here, without the grace, so the message says so.
-fn shed(e: io::Error, rate: u64) -> io::Error {
-    let what = if e.to_string().starts_with(crate::http::error::SLOW_BODY) {
-        crate::http::error::SLOW_BODY
-    } else {
-        "the client read the answer slower than --min-data-rate"
-    };
-    io::Error::new(
-        e.kind(),
-        format!(
-            "{what} ({rate} bytes/s on average): closed early to make room at --max-connections"
-        ),
-    )
+/// Which transfer [`paced`] holds to the rate, for its errors.
+#[derive(Debug, Clone, Copy)]
+pub enum Slow {
+    /// The client sends a request body.
+    Body,
+    /// The client reads an answer.
+    Reader,
+}
+
+impl Slow {
+    /// The error of this transfer below the rate.
+    fn error(self, rate: u64) -> io::Error {
+        match self {
+            Slow::Body => slow_body(rate),
+            Slow::Reader => slow_reader(rate),
+        }
+    }
+
+    /// The error of a connection the registry closed at `--max-connections` while it waited on
+    /// this client below the rate (a body is still a 408). The average counts from the start
+    /// here, without the grace, so the message says so.
+    fn shed(self, rate: u64) -> io::Error {
+        let what = match self {
+            Slow::Body => crate::http::error::SLOW_BODY,
+            Slow::Reader => "the client read the answer slower than --min-data-rate",
+        };
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "{what} ({rate} bytes/s on average): closed early to make room at --max-connections"
+            ),
+        )
+    }
 }
 
 /// The error of a request body below the rate.
@@ -171,7 +189,7 @@ pub fn slow_body(rate: u64) -> io::Error {
 }
 
 /// The error of a client reading the answer below the rate.
-pub fn slow_reader(rate: u64) -> io::Error {
+fn slow_reader(rate: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
         format!(
@@ -204,7 +222,7 @@ impl Write for PacedWriter<'_> {
             &mut self.meter,
             self.timeout,
             &|t| tcp.set_write_timeout(Some(t)),
-            &slow_reader,
+            Slow::Reader,
             || stream.write(buf),
         )
     }
@@ -266,7 +284,7 @@ mod tests {
             &mut meter,
             &mut timeout,
             &|t| stream.set_read_timeout(Some(t)),
-            &slow_body,
+            Slow::Body,
             || {
                 sets += 1;
                 io::Read::read(&mut &*stream, &mut [0u8; 8])
